@@ -1,0 +1,101 @@
+"""Application factory: ``create_app(settings)`` builds everything; importing does nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from kiosk.pages import STATIC_DIR
+from server.database import create_engine
+from server.errors import EXCEPTION_HANDLERS, Problem
+from server.feedback.controllers import KioskDeviceController, ResponsesController
+from server.feedback.pages import KioskPageController
+from server.health import HealthController
+from server.metrics import exposition
+from server.migrations_runner import upgrade
+from server.services import Services, ServicesDep
+from server.settings import Settings
+
+log = logging.getLogger("kaiku")
+VERSION = "0.1.0"
+
+
+@get("/metrics", operation_id="metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any], services: ServicesDep) -> Response[bytes]:
+    """Prometheus exposition; optionally behind ``KAIKU_METRICS_TOKEN``."""
+    token = services.settings.metrics_token
+    if token:
+        from server.auth.guards import resolve_principal
+        from server.auth.roles import Role
+
+        header = request.headers.get("authorization", "")
+        presented = header.partition(" ")[2].strip()
+        import hmac
+
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            principal = await resolve_principal(request)
+            if principal is None or Role.METRICS not in principal.roles:
+                raise Problem(401, "authentication-required", "Scrapes need the metrics token.")
+    await services.metrics_snapshot.ensure_fresh()
+    body = exposition(services.http_metrics, services.business_metrics)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the Litestar application for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    settings.validate()
+    engine = create_engine(settings)
+    services = Services.build(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.auto_migrate or settings.is_sqlite:
+            await upgrade(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            ResponsesController,
+            KioskDeviceController,
+            KioskPageController,
+            metrics,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+        dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        middleware=[services.http_metrics.middleware],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
+        openapi_config=OpenAPIConfig(
+            title="Kaiku",
+            version=VERSION,
+            description="Client feedback for social services: ingest, statistics, panels.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=1_000_000,
+        debug=settings.debug,
+    )
+    app.state.services = services
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Entry point for ``uvicorn --factory`` (each worker reads the environment)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,1 @@
+"""The catalog: units, service paths with ordered steps, and kiosks."""

@@ -1,0 +1,215 @@
+"""The ``kaiku`` command: serve, migrate, import the catalog, manage keys and kiosks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.keys import create_key, revoke_key
+from server.auth.models import ApiKey
+from server.auth.roles import Role
+from server.catalog.importer import CatalogError, import_catalog, parse_catalog
+from server.catalog.models import Kiosk
+from server.database import create_engine
+from server.feedback.kiosks import create_pairing_code, kiosk_by_code
+from server.migrations_runner import upgrade
+from server.settings import Settings, SettingsError
+
+T = TypeVar("T")
+EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "ops" / "catalog.example.toml"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run ``work`` in one committed session against the configured database."""
+
+    async def main() -> T:
+        engine = create_engine(_settings())
+        try:
+            if migrate:
+                await upgrade(engine)
+            async with AsyncSession(engine, expire_on_commit=False) as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@click.group()
+def main() -> None:
+    """Kaiku: client feedback for social services."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations."""
+
+    async def run() -> None:
+        engine = create_engine(_settings())
+        try:
+            await upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def catalog() -> None:
+    """Units, service paths, steps and kiosks."""
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def catalog_import(file: Path) -> None:
+    """Import a TOML catalog (idempotent)."""
+    try:
+        parsed = parse_catalog(file)
+    except CatalogError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    report = _run(lambda session: import_catalog(session, parsed))
+    click.echo(report.summary())
+
+
+@main.group()
+def keys() -> None:
+    """API keys for integrations and metrics scrapers."""
+
+
+@keys.command("create")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([Role.INTEGRATION, Role.METRICS]), required=True)
+def keys_create(name: str, role: str) -> None:
+    """Create a key and print it once."""
+    created = _run(lambda session: create_key(session, name, Role(role)))
+    click.echo(f"key {created.id} ({created.role}) {created.name}: {created.secret}")
+    click.echo("Store it now: it is not shown again.", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+
+    async def rows(session: AsyncSession) -> list[ApiKey]:
+        return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+    for key in _run(rows):
+        state = "revoked" if key.revoked_at else "active"
+        used = key.last_used_at.isoformat() if key.last_used_at else "never"
+        click.echo(f"{key.id}\t{key.role}\t{state}\t{key.prefix}…\tlast used {used}\t{key.name}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key by id."""
+    if not _run(lambda session: revoke_key(session, key_id)):
+        raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"key {key_id} revoked")
+
+
+@main.group()
+def kiosks() -> None:
+    """Waiting-room tablets."""
+
+
+@kiosks.command("pair")
+@click.argument("kiosk_code")
+@click.option("--minutes", type=int, default=None, help="validity (default from settings)")
+def kiosks_pair(kiosk_code: str, minutes: int | None) -> None:
+    """Print a one-time pairing code and the enrolment URL for a kiosk."""
+    settings = _settings()
+    code = _run(
+        lambda session: _pairing_code(session, kiosk_code, minutes or settings.pairing_code_minutes)
+    )
+    click.echo(f"pairing code {code}")
+    click.echo(f"{settings.public_url}/k/{kiosk_code}?pair={code}")
+
+
+async def _pairing_code(session: AsyncSession, kiosk_code: str, minutes: int) -> str:
+    kiosk = await kiosk_by_code(session, kiosk_code)
+    if kiosk is None:
+        raise click.ClickException(f"no kiosk {kiosk_code!r}; import a catalog first")
+    return await create_pairing_code(session, kiosk, minutes)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="import the example catalog and print demo URLs")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Run Kaiku under uvicorn."""
+    import uvicorn
+
+    os.environ.setdefault("KAIKU_PUBLIC_URL", f"http://{host}:{port}")
+    settings = _settings()
+    if demo:
+        _prepare_demo(settings)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kaiku-metrics-")
+    uvicorn.run(
+        "server.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def _prepare_demo(settings: Settings) -> None:
+    parsed = parse_catalog(EXAMPLE_CATALOG)
+
+    async def setup(session: AsyncSession) -> tuple[str, str, str]:
+        await import_catalog(session, parsed)
+        kiosk = await session.scalar(select(Kiosk).order_by(Kiosk.id))
+        assert kiosk is not None
+        code = await create_pairing_code(session, kiosk, minutes=24 * 60)
+        integration = await create_key(session, "demo integration", Role.INTEGRATION)
+        return kiosk.code, code, integration.secret
+
+    kiosk_code, pair_code, integration_key = _run(setup)
+    base = settings.public_url
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "Kaiku demo is starting. Open:",
+                f"  Kiosk (tablet):   {base}/k/{kiosk_code}?pair={pair_code}",
+                f"  Metrics:          {base}/metrics",
+                f"  API docs:         {base}/schema/swagger",
+                f"  Health:           {base}/readyz",
+                f"  Integration key:  {integration_key}",
+                f"  Database:         {settings.database_url}",
+                "",
+            ]
+        )
+    )
+    sys.stdout.flush()

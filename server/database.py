@@ -1,0 +1,105 @@
+"""One database code path for SQLite (embedded default) and PostgreSQL (production).
+
+Engines are built from settings; nothing connects at import time. SQLite gets WAL and
+a busy timeout so the kiosk API and a statistics read do not block each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from server.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every domain's tables (one metadata for Alembic)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on both backends.
+
+    SQLite has no time zone type: values are stored as naive UTC and made aware again
+    on the way out, so comparisons and ordering behave the same as on PostgreSQL.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JSONValue = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the async engine with backend-appropriate pooling and pragmas."""
+    if settings.is_sqlite:
+        engine = create_async_engine(
+            settings.database_url,
+            connect_args={"timeout": settings.db_statement_timeout_seconds},
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    timeout_ms = int(settings.db_statement_timeout_seconds * 1000)
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_timeout=settings.db_statement_timeout_seconds,
+        pool_pre_ping=False,
+        connect_args={
+            "timeout": settings.db_statement_timeout_seconds,
+            "command_timeout": settings.db_statement_timeout_seconds,
+            "server_settings": {
+                "statement_timeout": str(timeout_ms),
+                "application_name": "kaiku",
+            },
+        },
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def upsert_insert(dialect_name: str, table: Any) -> Any:
+    """Dialect-specific INSERT that supports ``on_conflict_do_*`` on both backends."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

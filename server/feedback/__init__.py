@@ -1,0 +1,1 @@
+"""Ratings in: kiosk and SMS ingestion, invitations, roll-ups, statistics."""

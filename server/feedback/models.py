@@ -1,0 +1,87 @@
+"""Raw responses and their hourly roll-up.
+
+A response row holds nothing that points to a person. The roll-up is keyed by hour
+and every dimension statistics need, so reading statistics never scans responses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.database import Base, JSONValue, UTCDateTime
+
+NO_STEP = 0
+"""Roll-up rows use 0 for "no step" so the unique key has no NULLs (NULLs never conflict)."""
+
+
+class Response(Base):
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index("ix_responses_kiosk_answered", "kiosk_id", "answered_at"),
+        Index("ix_responses_received_at", "received_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    path_id: Mapped[int] = mapped_column(ForeignKey("service_paths.id"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("path_steps.id"), nullable=True)
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_mode: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(String(32))
+    option: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSONValue)
+    comment: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    comment_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(8))
+    misuse: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ResponseRollup(Base):
+    __tablename__ = "response_rollups"
+    __table_args__ = (
+        UniqueConstraint(
+            "bucket",
+            "unit_id",
+            "path_id",
+            "step_id",
+            "channel",
+            "contact_mode",
+            "question",
+            "option",
+            "misuse",
+            name="uq_response_rollups_key",
+        ),
+        Index("ix_response_rollups_path_bucket", "path_id", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    path_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_mode: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(String(32))
+    option: Mapped[str] = mapped_column(String(16))
+    misuse: Mapped[bool] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class KioskPairing(Base):
+    """A short one-time code that lets a tablet fetch its device key without typing it."""
+
+    __tablename__ = "kiosk_pairings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

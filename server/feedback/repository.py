@@ -1,0 +1,170 @@
+"""All SQL on ``responses`` and ``response_rollups`` (Core statements: this is the hot path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.database import upsert_insert
+from server.feedback.models import Response, ResponseRollup
+
+responses = Response.__table__
+rollups = ResponseRollup.__table__
+
+
+class RollupKey(NamedTuple):
+    bucket: dt.datetime
+    unit_id: int
+    path_id: int
+    step_id: int
+    channel: str
+    contact_mode: str
+    question: str
+    option: str
+    misuse: bool
+
+
+async def insert_new(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
+    """Insert rows whose id is new; return the ids actually inserted."""
+    if not rows:
+        return set()
+    stmt = (
+        upsert_insert(conn.dialect.name, responses)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(responses.c.id)
+    )
+    result = await conn.execute(stmt, list(rows))
+    return set(result.scalars().all())
+
+
+async def fingerprints(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(responses.c.id, responses.c.fingerprint).where(responses.c.id.in_(ids))
+    )
+    return {row.id: row.fingerprint for row in rows}
+
+
+async def kiosk_answer_times(
+    conn: AsyncConnection, kiosk_id: int, start: dt.datetime, end: dt.datetime
+) -> list[dt.datetime]:
+    """Answer times already stored for a kiosk in [start, end], for repeat-tap detection."""
+    rows = await conn.execute(
+        select(responses.c.answered_at).where(
+            responses.c.kiosk_id == kiosk_id,
+            responses.c.answered_at >= start,
+            responses.c.answered_at <= end,
+        )
+    )
+    return list(rows.scalars().all())
+
+
+async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey, int]) -> None:
+    """Add counts to roll-up rows, creating them as needed.
+
+    Keys are applied in sorted order so concurrent transactions lock rows in the same
+    order and cannot deadlock each other on PostgreSQL.
+    """
+    if not increments:
+        return
+    insert = upsert_insert(conn.dialect.name, rollups)
+    stmt = insert.on_conflict_do_update(
+        index_elements=list(RollupKey._fields),
+        set_={"count": rollups.c.count + insert.excluded.count},
+    )
+    params = [{**key._asdict(), "count": n} for key, n in sorted(increments.items())]
+    await conn.execute(stmt, params)
+
+
+async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:
+    """What the roll-up should hold, recounted from raw rows (tests and repair)."""
+    bucket_rows = await conn.execute(
+        select(
+            responses.c.answered_at,
+            responses.c.unit_id,
+            responses.c.path_id,
+            responses.c.step_id,
+            responses.c.channel,
+            responses.c.contact_mode,
+            responses.c.question,
+            responses.c.option,
+            responses.c.misuse,
+        )
+    )
+    counts: dict[RollupKey, int] = {}
+    for row in bucket_rows:
+        key = rollup_key(
+            row.answered_at,
+            row.unit_id,
+            row.path_id,
+            row.step_id,
+            row.channel,
+            row.contact_mode,
+            row.question,
+            row.option,
+            row.misuse,
+        )
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+async def rollup_contents(conn: AsyncConnection) -> dict[RollupKey, int]:
+    rows = await conn.execute(select(rollups))
+    return {
+        RollupKey(*(getattr(row, f) for f in RollupKey._fields)): row.count
+        for row in rows
+        if row.count
+    }
+
+
+async def totals_by_series(conn: AsyncConnection) -> list[Any]:
+    """Cumulative counts per metric series (not per hour), excluding misuse."""
+    stmt = (
+        select(
+            rollups.c.unit_id,
+            rollups.c.path_id,
+            rollups.c.step_id,
+            rollups.c.channel,
+            rollups.c.contact_mode,
+            rollups.c.option,
+            func.sum(rollups.c.count).label("count"),
+        )
+        .where(rollups.c.misuse.is_(False))
+        .group_by(
+            rollups.c.unit_id,
+            rollups.c.path_id,
+            rollups.c.step_id,
+            rollups.c.channel,
+            rollups.c.contact_mode,
+            rollups.c.option,
+        )
+    )
+    return list(await conn.execute(stmt))
+
+
+async def count_responses(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(select(func.count()).select_from(responses)) or 0)
+
+
+def rollup_key(
+    answered_at: dt.datetime,
+    unit_id: int,
+    path_id: int,
+    step_id: int | None,
+    channel: str,
+    contact_mode: str,
+    question: str,
+    option: str,
+    misuse: bool,
+) -> RollupKey:
+    bucket = answered_at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return RollupKey(
+        bucket, unit_id, path_id, step_id or 0, channel, contact_mode, question, option, misuse
+    )

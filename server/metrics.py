@@ -1,0 +1,204 @@
+"""Prometheus exposition: business metrics from the database, HTTP metrics per process.
+
+Business metrics are read from the roll-up tables into a snapshot that is re-read when
+older than ``metrics_refresh_seconds``; every process and replica therefore answers a
+scrape with the same numbers, and a scrape costs one grouped query over the roll-up
+(proportional to the number of series, not of responses).
+
+Response counters are published in steps of the small-cell threshold: a counter that
+moves by one right after a visit would tell an observer that visitor's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.catalog.lookup import CatalogCache
+from server.catalog.models import Kiosk
+from server.feedback import repository
+from server.privacy.suppression import quantize
+
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: float
+    responses: dict[tuple[str, str, str, str, str, str], int] = field(default_factory=dict)
+    kiosks: list[tuple[str, str, float | None, int]] = field(default_factory=list)
+
+
+class MetricsSnapshot:
+    """The cached database view behind ``/metrics``; refreshed on demand, one query at a time."""
+
+    def __init__(
+        self, engine: AsyncEngine, catalog: CatalogCache, refresh_seconds: float, step: int
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._refresh = refresh_seconds
+        self._step = step
+        self._lock = asyncio.Lock()
+        self.current: Snapshot | None = None
+
+    async def ensure_fresh(self) -> Snapshot:
+        snapshot = self.current
+        if snapshot is not None and time.time() - snapshot.taken_at < self._refresh:
+            return snapshot
+        async with self._lock:
+            if self.current is not None and time.time() - self.current.taken_at < self._refresh:
+                return self.current
+            self.current = await self._read()
+            return self.current
+
+    async def _read(self) -> Snapshot:
+        catalog = await self._catalog.get(self._engine)
+        responses: dict[tuple[str, str, str, str, str, str], int] = {}
+        async with self._engine.connect() as conn:
+            for row in await repository.totals_by_series(conn):
+                path = catalog.paths_by_id.get(row.path_id)
+                if path is None:
+                    continue
+                key = (
+                    path.unit_code,
+                    path.code,
+                    catalog.step_codes.get(row.step_id, ""),
+                    row.channel,
+                    row.contact_mode,
+                    row.option,
+                )
+                responses[key] = responses.get(key, 0) + int(row.count)
+            kiosk_rows = await conn.execute(
+                select(Kiosk.unit_id, Kiosk.code, Kiosk.last_seen_at, Kiosk.outbox_pending)
+            )
+            kiosks = [
+                (
+                    catalog.units.get(k.unit_id, ""),
+                    k.code,
+                    k.last_seen_at.timestamp() if k.last_seen_at else None,
+                    int(k.outbox_pending or 0),
+                )
+                for k in kiosk_rows
+            ]
+        published = {key: quantize(count, self._step) for key, count in responses.items()}
+        return Snapshot(time.time(), published, kiosks)
+
+
+class BusinessCollector(Collector):
+    """Exposes the current snapshot; collect() never touches the database."""
+
+    def __init__(self, snapshot: MetricsSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snapshot.current or Snapshot(taken_at=time.time())
+        responses = CounterMetricFamily(
+            "kaiku_responses",
+            "Answers stored, excluding probable misuse; advances in steps of the "
+            "small-cell threshold.",
+            labels=["unit", "path", "step", "channel", "contact_mode", "option"],
+        )
+        for labels, count in sorted(snap.responses.items()):
+            responses.add_metric(list(labels), count)
+        yield responses
+        last_seen = GaugeMetricFamily(
+            "kaiku_kiosk_last_seen_timestamp_seconds",
+            "When a kiosk last sent a heartbeat or answers (Unix time).",
+            labels=["unit", "kiosk"],
+        )
+        pending = GaugeMetricFamily(
+            "kaiku_kiosk_outbox_pending",
+            "Answers waiting in a kiosk's outbox at its last heartbeat.",
+            labels=["unit", "kiosk"],
+        )
+        for unit, kiosk, seen, outbox in snap.kiosks:
+            if seen is not None:
+                last_seen.add_metric([unit, kiosk], seen)
+            pending.add_metric([unit, kiosk], outbox)
+        yield last_seen
+        yield pending
+        yield GaugeMetricFamily(
+            "kaiku_rollup_snapshot_timestamp_seconds",
+            "When the business metrics were last read from the database (Unix time).",
+            value=snap.taken_at,
+        )
+        yield GaugeMetricFamily(
+            "kaiku_rollup_snapshot_age_seconds",
+            "Seconds since the business metrics were read from the database.",
+            value=max(0.0, time.time() - snap.taken_at),
+        )
+
+
+class HttpMetrics:
+    """Request counts and durations labelled by route template, never by raw path."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "kaiku_http_requests",
+            "HTTP requests handled, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "kaiku_http_request_duration_seconds",
+            "Time to handle an HTTP request, by route template.",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            start = time.perf_counter()
+            status = 500
+
+            async def capture(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                await send(message)
+
+            try:
+                await app(scope, receive, capture)
+            finally:
+                route = str(scope.get("path_template") or "unmatched")
+                method = str(scope.get("method", ""))
+                self.requests.labels(method, route, str(status)).inc()
+                self.duration.labels(method, route).observe(time.perf_counter() - start)
+
+        return wrapped
+
+
+def exposition(http: HttpMetrics, business: BusinessCollector) -> bytes:
+    """Text exposition of both parts; with several workers, HTTP metrics are merged from
+    prometheus_client's multiprocess files so any worker answers for all."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_Forward(http.registry))
+    registry.register(business)
+    return generate_latest(registry)
+
+
+class _Forward(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()

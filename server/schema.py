@@ -1,0 +1,8 @@
+"""Import every table module so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from server.auth import models as auth_models
+from server.catalog import models as catalog_models
+from server.database import Base
+from server.feedback import models as feedback_models
+
+__all__ = ["Base", "auth_models", "catalog_models", "feedback_models"]

@@ -1,0 +1,51 @@
+"""The per-application service container, built by ``create_app`` and torn down on exit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from server.auth.keys import KeyVerifier
+from server.catalog.lookup import CatalogCache
+from server.feedback.ingest import IngestService
+from server.metrics import BusinessCollector, HttpMetrics, MetricsSnapshot
+from server.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    catalog: CatalogCache
+    keys: KeyVerifier
+    ingest: IngestService
+    metrics_snapshot: MetricsSnapshot
+    business_metrics: BusinessCollector
+    http_metrics: HttpMetrics
+
+    @classmethod
+    def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
+        catalog = CatalogCache(ttl=settings.auth_cache_seconds)
+        snapshot = MetricsSnapshot(
+            engine, catalog, settings.metrics_refresh_seconds, settings.suppression_threshold
+        )
+        return cls(
+            settings=settings,
+            engine=engine,
+            catalog=catalog,
+            keys=KeyVerifier(engine, ttl=settings.auth_cache_seconds),
+            ingest=IngestService(engine, catalog, settings),
+            metrics_snapshot=snapshot,
+            business_metrics=BusinessCollector(snapshot),
+            http_metrics=HttpMetrics(),
+        )
+
+    def session(self) -> AsyncSession:
+        """A new ORM session; ``expire_on_commit=False`` so results stay usable after commit."""
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+
+ServicesDep = NamedDependency[Services]
+"""Handler parameter type: ``services: ServicesDep`` injects the container."""

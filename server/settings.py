@@ -1,0 +1,152 @@
+"""Settings from ``KAIKU_*`` environment variables, validated once at start.
+
+Everything configurable lives here so the README's table and the code cannot drift
+apart: ``SETTINGS_HELP`` is the single description of every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./kaiku.db"
+_WEAK_SECRETS = {"", "changeme", "secret", "dev", "development", "kaiku"}
+_SUPPORTED_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+class SettingsError(ValueError):
+    """A setting has a value Kaiku cannot run with; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build with :meth:`from_env`, or directly in tests."""
+
+    env: str = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = ""
+    allow_sqlite_in_production: bool = False
+    auto_migrate: bool = True
+    debug: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    db_pool_size: int = 10
+    db_statement_timeout_seconds: float = 10.0
+    max_batch_items: int = 500
+    max_comment_chars: int = 500
+    misuse_interval_seconds: float = 5.0
+    auth_cache_seconds: float = 5.0
+    metrics_refresh_seconds: float = 5.0
+    metrics_token: str = ""
+    suppression_threshold: int = 5
+    kiosk_inactivity_seconds: int = 60
+    kiosk_thank_you_seconds: int = 5
+    pairing_code_minutes: int = 15
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``KAIKU_<FIELD>`` variables; raise :class:`SettingsError` on a bad value."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            name = f"KAIKU_{f.name.upper()}"
+            raw = environ.get(name)
+            if raw is None:
+                continue
+            values[f.name] = _parse(name, raw, type(getattr(cls(), f.name)))
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse configurations that would run unsafely or fail later in a confusing way."""
+        scheme = self.database_url.split("://", 1)[0]
+        if scheme not in _SUPPORTED_SCHEMES:
+            raise SettingsError(
+                f"KAIKU_DATABASE_URL must start with one of {', '.join(_SUPPORTED_SCHEMES)}:// "
+                f"(got {scheme!r})"
+            )
+        if self.env not in ("development", "production", "test"):
+            raise SettingsError("KAIKU_ENV must be development, production or test")
+        if self.suppression_threshold < 3:
+            raise SettingsError("KAIKU_SUPPRESSION_THRESHOLD must be at least 3")
+        if not 1 <= self.max_batch_items <= 5000:
+            raise SettingsError("KAIKU_MAX_BATCH_ITEMS must be between 1 and 5000")
+        for name in ("db_pool_size", "max_comment_chars", "pairing_code_minutes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"KAIKU_{name.upper()} must be a positive number")
+        if self.is_production:
+            if self.secret_key.lower() in _WEAK_SECRETS or len(self.secret_key) < 32:
+                raise SettingsError(
+                    "KAIKU_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if self.debug:
+                raise SettingsError("KAIKU_DEBUG must be off in production")
+            if self.is_sqlite and not self.allow_sqlite_in_production:
+                raise SettingsError(
+                    "production uses PostgreSQL; set KAIKU_ALLOW_SQLITE_IN_PRODUCTION=true to "
+                    "run on SQLite deliberately"
+                )
+
+    @property
+    def effective_secret_key(self) -> str:
+        """The signing/HMAC key; development gets a fixed, clearly non-secret one."""
+        return self.secret_key or "kaiku-development-secret-key-not-for-production"
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.split(":///", 1)[1])
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name} must be true or false (got {raw!r})")
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a {kind.__name__} (got {raw!r})") from None
+    return raw
+
+
+SETTINGS_HELP: dict[str, str] = {
+    "env": "development, production or test; production enforces the safety checks",
+    "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://…",
+    "secret_key": "HMAC/signing key; required (≥ 32 chars) in production",
+    "allow_sqlite_in_production": "permit SQLite when KAIKU_ENV=production",
+    "auto_migrate": "apply Alembic migrations at start (always on for the embedded default)",
+    "debug": "Litestar debug mode; refused in production",
+    "public_url": "base URL used in printed and sent links",
+    "db_pool_size": "connections per process (PostgreSQL)",
+    "db_statement_timeout_seconds": "give up on a database call after this long (→ 503)",
+    "max_batch_items": "largest accepted batch of responses",
+    "max_comment_chars": "longest accepted free-text comment",
+    "misuse_interval_seconds": "answers closer than this on one kiosk are flagged as misuse",
+    "auth_cache_seconds": "how long a verified key is trusted before re-checking (revocation delay)",
+    "metrics_refresh_seconds": "age after which /metrics re-reads the roll-ups",
+    "metrics_token": "if set, /metrics requires this bearer token (or a metrics key)",
+    "suppression_threshold": "small-cell threshold for staff-facing numbers (never below 3)",
+    "kiosk_inactivity_seconds": "kiosk returns to start after this much inactivity",
+    "kiosk_thank_you_seconds": "how long the kiosk shows the thank-you screen",
+    "pairing_code_minutes": "lifetime of a kiosk pairing code",
+}

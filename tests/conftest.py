@@ -1,0 +1,99 @@
+"""Shared fixtures. ``KAIKU_TEST_DB=sqlite|postgresql`` picks the backend for db tests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from server.app import create_app
+from server.schema import Base
+from server.settings import Settings
+from tests.support.databases import backend, create_database, drop_database
+from tests.support.fixtures import Seeded, seed
+
+T = TypeVar("T")
+DB_FIXTURES = {"database_url", "settings", "app", "client", "seeded", "run"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that touch the database run once per backend (the ``db`` marker)."""
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+def pytest_report_header() -> str:
+    return f"kaiku database backend: {backend()}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = create_database(backend())
+    yield url
+    drop_database(url)
+
+
+def _empty(url: str) -> None:
+    import asyncio
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(delete(table))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    _empty(database_url)
+    return Settings(
+        env="test",
+        database_url=database_url,
+        auto_migrate=False,
+        misuse_interval_seconds=0,
+        metrics_refresh_seconds=0,
+        auth_cache_seconds=0,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def run(client: TestClient[Litestar]) -> Callable[[Callable[[AsyncSession], Awaitable[T]]], T]:
+    """Run ``fn(session)`` on the app's own engine and event loop, then commit."""
+    services = client.app.state.services
+
+    def runner(fn: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        async def wrapped() -> Any:
+            async with services.session() as session:
+                result = await fn(session)
+                await session.commit()
+                return result
+
+        return client.blocking_portal.call(wrapped)
+
+    return runner
+
+
+@pytest.fixture
+def seeded(run: Callable[..., Any]) -> Seeded:
+    result: Seeded = run(seed)
+    return result
