@@ -22,7 +22,7 @@ How provider replies map to outcomes (decided here, see ``_outcome_for_status``)
 * 2xx → ACCEPTED (FAILED if the reply itself says ``"status": "failed"``).
 * 400, 413, 422 → FAILED: the provider rejected *this* message (bad number, empty or too
   long text); sending it again cannot help.
-* 401, 403 → RETRY: the credentials are wrong. That is an operator's mistake, not the
+* 401, 403 → RETRY: the credentials or the account are wrong. That is an operator's mistake, not the
   client's, so the message waits until credentials are fixed instead of being lost.
 * 402 → RETRY: the account is out of credit.
 * 429, 5xx, timeouts, connection errors and any other reply → RETRY.
@@ -209,8 +209,10 @@ def _interpret(response: httpx.Response, sms: OutgoingSms) -> SendResult:
 def _outcome_for_status(code: int) -> tuple[SendOutcome, str]:
     if code in (400, 413, 422):
         return SendOutcome.FAILED, "46elks rejected the message"
-    if code in (401, 403):
+    if code == 401:
         return SendOutcome.RETRY, "46elks refused the API credentials; fix them, message kept"
+    if code == 403:
+        return SendOutcome.RETRY, "46elks refused the account (credit or settings); message kept"
     if code == 402:
         return SendOutcome.RETRY, "46elks account is out of credit; message kept"
     if code == 429:
@@ -245,10 +247,10 @@ def _scrub(body: str, sms: OutgoingSms) -> str:
     might echo the request, so it is left out rather than trimmed.
     """
     text = body[:2000]
-    secrets = (sms.text, quote_plus(sms.text), quote(sms.text), sms.to, sms.to.lstrip("+"))
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
+    private = (sms.text, quote_plus(sms.text), quote(sms.text), sms.to, sms.to.lstrip("+"))
+    for value in private:
+        if value:
+            text = text.replace(value, "[redacted]")
     text = _LONG_QUOTE.sub("[redacted]", text)
     text = _DIGIT_RUN.sub("[number]", text)
     text = " ".join(text.split())

@@ -293,6 +293,37 @@ def test_outgoing_sms_repr_hides_number_and_text() -> None:
     assert "outbox-17" in repr(SMS)
 
 
+@pytest.mark.parametrize(
+    ("form", "status", "reply"),
+    [
+        ({"from": "Kaiku", "message": "Hei"}, 400, 'Missing key "to"'),
+        ({"from": "Kaiku", "to": "0401234567", "message": "Hei"}, 400, "Invalid to number"),
+        ({"from": "9Kaiku", "to": TO, "message": "Hei"}, 400, "Invalid from"),
+        ({"from": "Kaiku", "to": TO, "message": ""}, 400, "Message is empty"),
+        ({"from": "Kaiku", "to": TO, "message": "Hei", "dryrun": "yes"}, 200, "estimated_cost"),
+    ],
+)
+def test_fake_validates_like_the_provider(
+    fake: Fake46elks, form: dict[str, str], status: int, reply: str
+) -> None:
+    response = httpx.post(f"{fake.base_url}/sms", data=form, auth=(USER, PASSWORD))
+
+    assert response.status_code == status
+    assert reply in response.text
+    assert fake.messages == []  # neither rejected nor dry-run messages are sent
+
+
+def test_fake_reply_has_the_documented_shape(fake: Fake46elks) -> None:
+    form = {"from": "Kaiku", "to": TO, "message": "Hei " + "ä" * 200}
+    reply = httpx.post(f"{fake.base_url}/sms", data=form, auth=(USER, PASSWORD)).json()
+
+    assert reply["status"] == "created"
+    assert reply["direction"] == "outgoing"
+    assert reply["parts"] == 2
+    assert reply["id"] == fake.messages[0].id
+    assert datetime.fromisoformat(reply["created"])
+
+
 # console gateway ----------------------------------------------------------------------
 
 
