@@ -213,3 +213,7 @@ def _prepare_demo(settings: Settings) -> None:
         )
     )
     sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

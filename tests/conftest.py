@@ -18,7 +18,7 @@ from tests.support.databases import backend, create_database, drop_database
 from tests.support.fixtures import Seeded, seed
 
 T = TypeVar("T")
-DB_FIXTURES = {"database_url", "settings", "app", "client", "seeded", "run"}
+DB_FIXTURES = {"database_url", "settings", "app", "client", "seeded", "run", "live_kiosk"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -97,3 +97,12 @@ def run(client: TestClient[Litestar]) -> Callable[[Callable[[AsyncSession], Awai
 def seeded(run: Callable[..., Any]) -> Seeded:
     result: Seeded = run(seed)
     return result
+
+
+@pytest.fixture(scope="session")
+def live_kiosk() -> Iterator[Any]:
+    """A real Kaiku on loopback with the example catalog, for browser and process tests."""
+    from tests.support.live import live_kaiku
+
+    with live_kaiku(backend()) as live:
+        yield live
