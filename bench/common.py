@@ -1,0 +1,273 @@
+"""Shared benchmark machinery: a real Kaiku to measure, load generators, percentiles.
+
+The server is the one the test-suite uses (``tests.support.live.live_kaiku``: uvicorn in a
+subprocess on a fresh, migrated and seeded database), but with the *production* values
+for the settings the tests shorten, so the figures describe what a deployment does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from server.feedback.scales import FFT_OPTIONS
+from tests.support.live import LiveKaiku, live_kaiku
+
+LUA_SCRIPT = Path(__file__).with_name("ingest.lua")
+PRODUCTION_LIKE_ENV = {
+    # live_kaiku shortens these for tests; a benchmark must pay what production pays.
+    "KAIKU_MISUSE_INTERVAL_SECONDS": "5",
+    "KAIKU_METRICS_REFRESH_SECONDS": "5",
+    "KAIKU_AUTH_CACHE_SECONDS": "5",
+}
+
+
+@contextmanager
+def running_kaiku(
+    backend: str, workers: int, env: Mapping[str, str] | None = None
+) -> Iterator[LiveKaiku]:
+    """Kaiku with ``workers`` uvicorn workers on a fresh seeded ``backend`` database."""
+    with live_kaiku(backend, {**PRODUCTION_LIKE_ENV, **(env or {})}, workers) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class Load:
+    """What to send: ``batch`` = 0 for single POSTs, else answers per batch request."""
+
+    base_url: str
+    device_key: str
+    batch: int
+    connections: int
+    seconds: float
+
+    @property
+    def path(self) -> str:
+        return "/api/v1/responses/batch" if self.batch else "/api/v1/responses"
+
+    @property
+    def answers_per_request(self) -> int:
+        return self.batch or 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a load run saw. Latencies in milliseconds; ``stored`` counts answers."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    stored: int
+    duplicate: int
+    rejected: int
+    failed_requests: int
+    unanswered: int
+    """Requests that may have been stored without a reply seen (cut off at the end, timed out)."""
+
+    def answers_per_second(self, per_request: int) -> float:
+        return self.requests * per_request / self.seconds if self.seconds else 0.0
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence (0.0 when empty)."""
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def answer(now: dt.datetime | None = None) -> dict[str, str]:
+    """One valid answer for the seeded kiosk, with a fresh id."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return {
+        "id": str(uuid.uuid4()),
+        "path": "toimeentulotuki",
+        "step": "ensitapaaminen",
+        "rating": random.choice(FFT_OPTIONS),
+        "answered_at": moment.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def body(batch: int) -> dict[str, Any]:
+    if not batch:
+        return answer()
+    now = dt.datetime.now(dt.UTC)
+    return {"items": [answer(now) for _ in range(batch)]}
+
+
+# --- wrk -------------------------------------------------------------------------------
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def run_wrk(load: Load) -> Outcome:
+    """Drive ``load`` with wrk (one thread: C, so it leaves the cores to the server)."""
+    seconds = max(1, round(load.seconds))
+    command = [
+        "wrk", "-t1", f"-c{load.connections}", f"-d{seconds}s", "--timeout", "10s",
+        "-s", str(LUA_SCRIPT), load.base_url + load.path,
+        "--", load.device_key, str(load.batch), str(random.randrange(1, 2**31)),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next((row for row in done.stdout.splitlines() if row.startswith("KAIKU_BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    data = json.loads(line.removeprefix("KAIKU_BENCH "))
+    return Outcome(
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        stored=data["stored"],
+        duplicate=data["duplicate"],
+        rejected=data["rejected"],
+        failed_requests=data["bad_status"] + data["socket_errors"] + data["timeouts"],
+        # wrk stops with up to one request in flight per connection; those may be stored.
+        unanswered=load.connections + data["socket_errors"] + data["timeouts"],
+    )
+
+
+# --- httpx (fallback when wrk is not installed) ----------------------------------------
+
+
+def run_httpx(load: Load) -> Outcome:
+    """Drive ``load`` with httpx.AsyncClient in a separate process (own core, own GIL)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        result: Outcome = pool.apply(_httpx_process, (load,))
+    return result
+
+
+def _httpx_process(load: Load) -> Outcome:
+    return asyncio.run(_httpx_load(load))
+
+
+async def _httpx_load(load: Load) -> Outcome:
+    latencies: list[float] = []
+    counts = {"stored": 0, "duplicate": 0, "rejected": 0, "failed": 0, "unanswered": 0}
+    limits = httpx.Limits(
+        max_connections=load.connections, max_keepalive_connections=load.connections
+    )
+    headers = {"Authorization": f"Bearer {load.device_key}"}
+    async with httpx.AsyncClient(
+        base_url=load.base_url, limits=limits, headers=headers, timeout=10
+    ) as client:
+        start = time.perf_counter()
+        deadline = start + load.seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                sent = time.perf_counter()
+                try:
+                    reply = await client.post(load.path, json=body(load.batch))
+                except httpx.HTTPError:
+                    counts["failed"] += 1
+                    counts["unanswered"] += 1
+                    continue
+                latencies.append((time.perf_counter() - sent) * 1000)
+                _count(reply, load.batch, counts)
+
+        await asyncio.gather(*(worker() for _ in range(load.connections)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return Outcome(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
+        stored=counts["stored"],
+        duplicate=counts["duplicate"],
+        rejected=counts["rejected"],
+        failed_requests=counts["failed"],
+        unanswered=counts["unanswered"],
+    )
+
+
+def _count(reply: httpx.Response, batch: int, counts: dict[str, int]) -> None:
+    if not batch:
+        key = {201: "stored", 200: "duplicate"}.get(reply.status_code, "failed")
+        counts[key] += 1
+        return
+    if reply.status_code != 200:
+        counts["failed"] += 1
+        return
+    data = reply.json()
+    counts["stored"] += data["stored"]
+    counts["duplicate"] += data["duplicates"]
+    counts["rejected"] += data["rejected"]
+
+
+def run_load(load: Load, generator: str) -> Outcome:
+    """Run ``load`` with ``generator`` ("wrk" or "httpx")."""
+    return run_wrk(load) if generator == "wrk" else run_httpx(load)
+
+
+# --- CPU accounting --------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds used) for every readable process."""
+    table: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (
+            int(fields[1]),
+            name,
+            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+        )
+    return table
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds so far of the Kaiku process tree and of all PostgreSQL processes."""
+
+    server: float
+    postgres: float
+    wall: float
+
+    @classmethod
+    def take(cls, server_pid: int) -> CpuSample:
+        table = _processes()
+        tree = {server_pid}
+        for pid in sorted(table):  # children have larger pids than their parents, mostly
+            if table[pid][0] in tree:
+                tree.add(pid)
+        return cls(
+            server=sum(table[pid][2] for pid in tree if pid in table),
+            postgres=sum(cpu for _, name, cpu in table.values() if name == "postgres"),
+            wall=time.monotonic(),
+        )
+
+    def cores_since(self, earlier: CpuSample) -> tuple[float, float]:
+        """Average cores used by (server, PostgreSQL) between ``earlier`` and now."""
+        span = (self.wall - earlier.wall) or 1.0
+        return (self.server - earlier.server) / span, (self.postgres - earlier.postgres) / span

@@ -1,0 +1,168 @@
+"""Ingest throughput and latency against a real Kaiku, with PASS/MISS against issue 2's targets.
+
+    python -m bench.ingest [--backend postgresql|sqlite|both] [--workers 1,2] [--seconds 10]
+
+For each backend and worker count: start Kaiku (uvicorn subprocess, fresh seeded database),
+then for single POSTs and for batches: warm up, measure, and check that the database holds
+exactly as many rows as the server answered "stored" (nothing lost, nothing doubled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+from bench.common import CpuSample, Load, Outcome, run_load, running_kaiku, wrk_available
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure issue 2 asks for; ``p99_ms`` is only checked when given."""
+
+    answers_per_second: float
+    p99_ms: float | None = None
+
+    def met(self, rate: float, outcome: Outcome) -> bool:
+        fast_enough = self.p99_ms is None or outcome.p99_ms < self.p99_ms
+        return rate >= self.answers_per_second and fast_enough
+
+    def describe(self) -> str:
+        text = f">= {self.answers_per_second:,.0f}/s"
+        return text + (f", p99 < {self.p99_ms:g} ms" if self.p99_ms is not None else "")
+
+
+TARGETS = {
+    ("postgresql", "single"): Target(2500, p99_ms=40),
+    ("postgresql", "batch"): Target(30_000),
+    ("sqlite", "single"): Target(1000),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    backend: str
+    workers: int
+    kind: str
+    rate: float
+    outcome: Outcome
+    rows_in_db: int
+    stored_replies: int
+    unanswered_answers: int
+    cores: tuple[float, float]
+    load_average: float
+
+    @property
+    def consistent(self) -> bool:
+        """Every "stored" reply is a row; extra rows only from requests cut off unanswered."""
+        extra = self.rows_in_db - self.stored_replies
+        return 0 <= extra <= self.unanswered_answers
+
+    def cpu_us(self, which: int) -> float:
+        """CPU microseconds per answer spent by Kaiku (0) or PostgreSQL (1)."""
+        return self.cores[which] * 1e6 / self.rate if self.rate else 0.0
+
+    def line(self) -> str:
+        target = TARGETS.get((self.backend, self.kind))
+        verdict = (
+            "—" if target is None else ("PASS" if target.met(self.rate, self.outcome) else "MISS")
+        )
+        wanted = "" if target is None else f" ({target.describe()})"
+        o = self.outcome
+        in_flight = self.rows_in_db - self.stored_replies
+        check = f"ok +{in_flight}" if self.consistent else "MISMATCH"
+        return (
+            f"{self.backend:<10} {self.workers:>3} {self.kind:<6} {self.rate:>10,.0f} "
+            f"{o.p50_ms:>7.1f} {o.p99_ms:>7.1f} {o.failed_requests:>6} "
+            f"{self.rows_in_db:>8} {self.stored_replies:>8} {check:<10} "
+            f"{self.cores[0]:>4.2f} {self.cpu_us(0):>6.0f} {self.cpu_us(1):>6.0f} "
+            f"{self.load_average:>5.1f}  "
+            f"{verdict}{wanted}"
+        )
+
+
+HEADER = (
+    f"{'backend':<10} {'wrk':>3} {'kind':<6} {'answers/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
+    f"{'failed':>6} {'db rows':>8} {'stored':>8} {'check':<10} {'app':>4} {'app µs':>6} "
+    f"{'pg µs':>6} {'load':>5}"
+    "  target"
+)
+LEGEND = (
+    "wrk = uvicorn workers; stored = 'stored' replies counted by the load generator "
+    "(cumulative, warm-ups included); check: db rows = stored + answers cut off in flight "
+    "when the generator stopped (at most one request per connection); app = CPU cores used "
+    "by Kaiku during the run; app µs / pg µs = CPU time per answer in Kaiku / PostgreSQL "
+    "(independent of other load); load = 1-min load average after the run "
+    f"(this machine has {os.cpu_count()} cores: a higher load means other work competed)."
+)
+
+
+def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
+    rows: list[Row] = []
+    stored_so_far = 0
+    unanswered_so_far = 0
+    env = dict(item.split("=", 1) for item in args.env)
+    with running_kaiku(backend, workers, env) as server:
+        for kind, batch in (("single", 0), ("batch", args.batch_size)):
+
+            def load(seconds: float, batch: int = batch) -> Load:
+                return Load(server.base_url, server.device_key, batch, args.connections, seconds)
+
+            warm = run_load(load(args.warmup), args.loadgen)
+            before = CpuSample.take(server.process.pid)
+            outcome = run_load(load(args.seconds), args.loadgen)
+            cores = CpuSample.take(server.process.pid).cores_since(before)
+            stored_so_far += warm.stored + outcome.stored
+            unanswered_so_far += (warm.unanswered + outcome.unanswered) * (batch or 1)
+            rate = outcome.answers_per_second(batch or 1)
+            row = Row(
+                backend, workers, kind, rate, outcome, server.stored_responses(), stored_so_far,
+                unanswered_so_far, cores, os.getloadavg()[0],
+            )  # fmt: skip
+            print(row.line(), flush=True)
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingest", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--backend", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--workers", default="1,2", help="comma-separated uvicorn worker counts")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time before each run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument(
+        "--loadgen",
+        choices=["wrk", "httpx"],
+        default="wrk" if wrk_available() else "httpx",
+        help="load generator (default wrk when installed)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KAIKU_X=VALUE",
+        help="extra server setting, e.g. KAIKU_MISUSE_INTERVAL_SECONDS=0 (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    worker_counts = [int(part) for part in args.workers.split(",") if part.strip()]
+
+    print(
+        f"load: {args.loadgen}, {args.connections} connections, {args.warmup:g} s warm-up + "
+        f"{args.seconds:g} s per run, batches of {args.batch_size}"
+    )
+    print(HEADER)
+    rows = [row for b in backends for w in worker_counts for row in measure(args, b, w)]
+    print(LEGEND)
+    mismatches = [row for row in rows if not row.consistent]
+    if mismatches:
+        print(f"{len(mismatches)} run(s) where stored rows differ from 'stored' replies")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
