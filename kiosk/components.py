@@ -91,7 +91,9 @@ def sprite(icon_names: Iterable[str], *, faces: bool) -> h.Element:
             )
     for name in sorted({n if n in ICONS else "service" for n in icon_names}):
         symbols.append(f'<symbol id="icon-{name}" viewBox="0 0 24 24">{ICONS[name]}</symbol>')
-    markup = Markup("".join(symbols))  # noqa: S704 -- built only from the constants above
+    # Presentation attributes, not CSS classes: page CSS cannot reach into <use> clones.
+    line = 'fill="none" stroke-width="3" stroke-linecap="round"'
+    markup = Markup("".join(symbols).replace('class="l"', line))  # noqa: S704 -- built only from the constants above
     return h.svg(".sprite", aria_hidden="true", focusable="false")[markup]
 
 
