@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.support.prometheus import PrometheusError, PrometheusServer
+from tests.support.prometheus import (
+    PrometheusError,
+    PrometheusServer,
+    concrete_expr,
+    dashboard_targets,
+)
 
 pytestmark = pytest.mark.prometheus
 
-RULES = sorted((Path(__file__).parents[2] / "ops" / "prometheus" / "rules").glob("*.yml"))
+OPS = Path(__file__).parents[2] / "ops"
+RULES = sorted((OPS / "prometheus" / "rules").glob("*.yml"))
+DASHBOARDS = sorted((OPS / "grafana" / "dashboards").glob("*.json"))
 LABELS = 'unit="u1",path="p1",step="",channel="kiosk",contact_mode="in_person"'
+INVITE = 'unit="u1",path="p1",step="",contact_mode="video"'
+PANEL = 'panel="raati",unit="u1"'
 
 
 class Exposition:
-    """A counter that grows by 5 per scrape for "good" and "poor", like Kaiku's privacy steps."""
+    """A small Kaiku-shaped exposition; counters grow by 5 per scrape (privacy steps)."""
 
     def __init__(self) -> None:
         self.scrapes = 0
@@ -30,12 +41,24 @@ class Exposition:
             self.scrapes += 1
             self.authorization.append(authorization)
             count = 5 * self.scrapes
+        now = time.time()
         return (
             "# TYPE kaiku_responses_total counter\n"
             f'kaiku_responses_total{{{LABELS},option="good"}} {count}\n'
             f'kaiku_responses_total{{{LABELS},option="poor"}} {count}\n'
+            "# TYPE kaiku_invitations_total counter\n"
+            f'kaiku_invitations_total{{{INVITE},state="sent"}} {2 * count}\n'
+            f'kaiku_invitations_total{{{INVITE},state="answered"}} {count}\n'
             "# TYPE kaiku_sms_outbox_pending gauge\n"
             "kaiku_sms_outbox_pending 3\n"
+            f'kaiku_kiosk_last_seen_timestamp_seconds{{unit="u1",kiosk="lobby"}} {now - 60}\n'
+            'kaiku_kiosk_outbox_pending{unit="u1",kiosk="lobby"} 0\n'
+            "kaiku_rollup_snapshot_age_seconds 4\n"
+            f"kaiku_panel_seats{{{PANEL}}} 8\n"
+            f'kaiku_panel_members{{{PANEL},status="accepted"}} 5\n'
+            f'kaiku_panel_members{{{PANEL},status="invited"}} 9\n'
+            f"kaiku_panel_pool_volunteers{{{PANEL}}} 30\n"
+            f"kaiku_panel_first_meeting_timestamp_seconds{{{PANEL}}} {now + 86400}\n"
         ).encode()
 
 
@@ -66,7 +89,7 @@ def exposition() -> Iterator[tuple[str, Exposition]]:
         thread.join()
 
 
-def test_scrapes_target_with_bearer_token_and_evaluates_kaiku_rules(
+def test_scrapes_with_bearer_token_evaluates_rules_and_answers_dashboard_queries(
     exposition: tuple[str, Exposition],
 ) -> None:
     """One server for all checks: Prometheus 2.x applies new targets only every 5 s."""
@@ -85,6 +108,22 @@ def test_scrapes_target_with_bearer_token_and_evaluates_kaiku_rules(
             "path": "p1",
         }
         assert float(share["value"][1]) == pytest.approx(0.5)
+        # Every dashboard query runs on real Prometheus (with $unit/$path as Grafana's "All")
+        # once each rule group has run and the worst-steps volume floor is reached.
+        for window in ("1h", "1d", "7d", "28d"):
+            prometheus.wait_for(f"kaiku:sms_response_rate:ratio_rate{window}")
+        prometheus.wait_for("sum by (step) (increase(kaiku_responses_total[28d])) >= 20")
+        answered = {
+            (path.stem, panel["title"], target["refId"]): prometheus.query(
+                concrete_expr(target["expr"])
+            )
+            for path in DASHBOARDS
+            for panel, target in dashboard_targets(json.loads(path.read_text(encoding="utf-8")))
+        }
+        empty = {key for key, result in answered.items() if not result}
+        assert empty == {("kiosks-delivery", "Epäonnistuneet / Failed ÷ sent, 1 h", "A")}, (
+            "only the failure ratio may be empty: nothing failed"
+        )
         # Scalars come back as one label-less sample.
         assert prometheus.query("scalar(vector(2))")[0]["value"][1] == "2"
         with pytest.raises(PrometheusError, match="parse error"):
