@@ -51,6 +51,11 @@ def test_config_and_the_rules_it_loads_are_valid(tmp_path: Path) -> None:
     assert kaiku["static_configs"] == [{"targets": ["kaiku:8000"]}]
 
 
+def test_missing_promtool_fails_instead_of_skipping() -> None:
+    with pytest.raises(pytest.fail.Exception, match="not found: install it"):
+        find_binary("promtool-not-installed")
+
+
 def test_rule_files_pass_promtool_check_rules() -> None:
     assert RULE_FILES
     assert_promtool_ok("check", "rules", *RULE_FILES)
@@ -150,6 +155,7 @@ TIMESTAMPS = st.one_of(
 )
 
 
+@pytest.mark.prometheus
 @settings(max_examples=100, deadline=None)
 @given(at=TIMESTAMPS)
 @example(at=int(datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC).timestamp()))
