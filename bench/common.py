@@ -227,43 +227,46 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds used) for every readable process."""
+    """pid -> (parent pid, command line, CPU seconds used) for every readable process."""
     table: dict[int, tuple[int, str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             raw = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        name = raw[raw.index("(") + 1 : raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2 :].split()
-        table[int(entry.name)] = (
-            int(fields[1]),
-            name,
-            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
-        )
+        cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        table[int(entry.name)] = (int(fields[1]), command, cpu)
     return table
 
 
 @dataclass(frozen=True)
 class CpuSample:
-    """CPU seconds so far of the Kaiku process tree and of all PostgreSQL processes."""
+    """CPU seconds so far of the Kaiku process tree and of PostgreSQL backends serving it."""
 
     server: float
     postgres: float
     wall: float
 
     @classmethod
-    def take(cls, server_pid: int) -> CpuSample:
+    def take(cls, server_pid: int, database_url: str) -> CpuSample:
         table = _processes()
         tree = {server_pid}
         for pid in sorted(table):  # children have larger pids than their parents, mostly
             if table[pid][0] in tree:
                 tree.add(pid)
+        # A backend's command line is "postgres: user database host(port) state".
+        backend = f" {database_url.rsplit('/', 1)[1]} " if "postgresql" in database_url else None
         return cls(
             server=sum(table[pid][2] for pid in tree if pid in table),
-            postgres=sum(cpu for _, name, cpu in table.values() if name == "postgres"),
+            postgres=sum(
+                cpu
+                for _, command, cpu in table.values()
+                if backend and command.startswith("postgres:") and backend in command
+            ),
             wall=time.monotonic(),
         )
 

@@ -91,7 +91,8 @@ LEGEND = (
     "wrk = uvicorn workers; stored = 'stored' replies counted by the load generator "
     "(cumulative, warm-ups included); check: db rows = stored + answers cut off in flight "
     "when the generator stopped (at most one request per connection); app = CPU cores used "
-    "by Kaiku during the run; app µs / pg µs = CPU time per answer in Kaiku / PostgreSQL "
+    "by Kaiku during the run; app µs / pg µs = CPU time per answer in Kaiku / the "
+    "PostgreSQL backends serving it "
     "(independent of other load); load = 1-min load average after the run "
     f"(this machine has {os.cpu_count()} cores: a higher load means other work competed)."
 )
@@ -109,9 +110,9 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
                 return Load(server.base_url, server.device_key, batch, args.connections, seconds)
 
             warm = run_load(load(args.warmup), args.loadgen)
-            before = CpuSample.take(server.process.pid)
+            before = CpuSample.take(server.process.pid, server.database_url)
             outcome = run_load(load(args.seconds), args.loadgen)
-            cores = CpuSample.take(server.process.pid).cores_since(before)
+            cores = CpuSample.take(server.process.pid, server.database_url).cores_since(before)
             stored_so_far += warm.stored + outcome.stored
             unanswered_so_far += (warm.unanswered + outcome.unanswered) * (batch or 1)
             rate = outcome.answers_per_second(batch or 1)
