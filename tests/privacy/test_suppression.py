@@ -101,7 +101,7 @@ random_trees = st.integers(2, 3).flatmap(trees)
 # --- properties ------------------------------------------------------------
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(random_trees, thresholds)
 def test_no_hidden_count_can_be_derived(root: CountNode, threshold: int) -> None:
     shown = suppress_tree(root, threshold)
@@ -111,7 +111,7 @@ def test_no_hidden_count_can_be_derived(root: CountNode, threshold: int) -> None
         assert hi > lo, f"{path} is pinned to {lo}"
 
 
-@settings(max_examples=250)
+@settings(max_examples=250, deadline=None)
 @given(random_trees, thresholds)
 def test_shown_counts_are_true_and_small_ones_hidden(root: CountNode, threshold: int) -> None:
     for original, shown in pairs(root, suppress_tree(root, threshold)):
@@ -119,11 +119,9 @@ def test_shown_counts_are_true_and_small_ones_hidden(root: CountNode, threshold:
             assert shown.count is None
         else:
             assert shown.count in (None, original.count)
-        if original.count == 0 and shown.count is None:
-            assert any(s.count is None for s in shown.children) or original.children == ()
 
 
-@settings(max_examples=250)
+@settings(max_examples=250, deadline=None)
 @given(random_trees, thresholds)
 def test_every_hidden_node_has_hidden_company(root: CountNode, threshold: int) -> None:
     for _, node in pairs(root, suppress_tree(root, threshold)):
@@ -134,7 +132,7 @@ def test_every_hidden_node_has_hidden_company(root: CountNode, threshold: int) -
             assert hidden >= min(2, len(node.children))
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=3), small_counts, min_size=2), thresholds)
 def test_flat_counts_hide_from_the_published_total(counts: dict[str, int], threshold: int) -> None:
     result = suppress_flat(counts, threshold)
