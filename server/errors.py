@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -105,7 +105,11 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[b
         if errors and isinstance(errors[0], dict) and "message" in errors[0]:
             detail = f"{exc.detail}: {errors[0]['message']}"
         return problem_response(status, "invalid-request", detail, errors=errors)
-    code = "invalid-request" if status == 400 else _TITLES.get(status, "error").lower().replace(" ", "-")
+    code = (
+        "invalid-request"
+        if status == 400
+        else _TITLES.get(status, "error").lower().replace(" ", "-")
+    )
     detail = exc.detail if status < 500 else _TITLES.get(status, "Error")
     return problem_response(status, code, detail, headers=headers)
 

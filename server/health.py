@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Response, get
 
 from server.migrations_runner import current_revision, head_revision
-from server.services import Services, ServicesDep
+from server.services import ServicesDep
 
 
 class Health(msgspec.Struct):

@@ -16,6 +16,8 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -78,7 +80,7 @@ class MetricsSnapshot:
                     row.contact_mode,
                     row.option,
                 )
-                responses[key] = responses.get(key, 0) + int(row.count)
+                responses[key] = responses.get(key, 0) + int(row.total)
             kiosk_rows = await conn.execute(
                 select(Kiosk.unit_id, Kiosk.code, Kiosk.last_seen_at, Kiosk.outbox_pending)
             )
@@ -161,7 +163,7 @@ class HttpMetrics:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             start = time.perf_counter()
@@ -189,7 +191,7 @@ def exposition(http: HttpMetrics, business: BusinessCollector) -> bytes:
     prometheus_client's multiprocess files so any worker answers for all."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Forward(http.registry))
     registry.register(business)

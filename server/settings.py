@@ -44,6 +44,8 @@ class Settings:
     kiosk_inactivity_seconds: int = 60
     kiosk_thank_you_seconds: int = 5
     pairing_code_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -92,7 +94,8 @@ class Settings:
             if self.secret_key.lower() in _WEAK_SECRETS or len(self.secret_key) < 32:
                 raise SettingsError(
                     "KAIKU_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                    "in production, e.g. from "
+                    "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
                 )
             if self.debug:
                 raise SettingsError("KAIKU_DEBUG must be off in production")
@@ -142,11 +145,14 @@ SETTINGS_HELP: dict[str, str] = {
     "max_batch_items": "largest accepted batch of responses",
     "max_comment_chars": "longest accepted free-text comment",
     "misuse_interval_seconds": "answers closer than this on one kiosk are flagged as misuse",
-    "auth_cache_seconds": "how long a verified key is trusted before re-checking (revocation delay)",
+    "auth_cache_seconds": "how long a verified key is trusted before re-checking "
+    "(the delay before a revocation takes effect)",
     "metrics_refresh_seconds": "age after which /metrics re-reads the roll-ups",
     "metrics_token": "if set, /metrics requires this bearer token (or a metrics key)",
     "suppression_threshold": "small-cell threshold for staff-facing numbers (never below 3)",
     "kiosk_inactivity_seconds": "kiosk returns to start after this much inactivity",
     "kiosk_thank_you_seconds": "how long the kiosk shows the thank-you screen",
     "pairing_code_minutes": "lifetime of a kiosk pairing code",
+    "session_idle_minutes": "a staff session ends after this long without a request",
+    "session_absolute_hours": "a staff session ends this long after sign-in, however active",
 }

@@ -133,7 +133,7 @@ async def _import_unit(session: AsyncSession, unit_file: UnitFile, report: Impor
         for p in await session.scalars(select(ServicePath).where(ServicePath.unit_id == unit.id))
     }
     for position, path_file in enumerate(unit_file.paths):
-        values = {
+        values: dict[str, Any] = {
             "names": path_file.name.as_dict(),
             "scale": path_file.scale,
             "reasons": list(path_file.reasons),
@@ -178,7 +178,8 @@ async def _import_steps(
     report: ImportReport,
 ) -> None:
     existing = {
-        s.code: s for s in await session.scalars(select(PathStep).where(PathStep.path_id == path.id))
+        s.code: s
+        for s in await session.scalars(select(PathStep).where(PathStep.path_id == path.id))
     }
     listed = set()
     for position, step_file in enumerate(steps):

@@ -32,7 +32,9 @@ Reason = Literal[
     "premises",
     "language",
 ]
-Icon = Literal["document", "meeting", "decision", "followup", "phone", "video", "home", "group", "info"]
+Icon = Literal[
+    "document", "meeting", "decision", "followup", "phone", "video", "home", "group", "info"
+]
 
 
 class Names(msgspec.Struct, forbid_unknown_fields=True):

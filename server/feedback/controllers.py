@@ -20,7 +20,7 @@ from server.feedback.schemas import (
     ResponseIn,
     ResponseOut,
 )
-from server.services import Services, ServicesDep
+from server.services import ServicesDep
 
 ERRORS = {400, 401, 403, 409, 413, 422, 503}
 
@@ -70,13 +70,14 @@ class ResponsesController(Controller):
         status_code=200,
     )
     async def create_batch(
-        self, request: Request[Any, Any, Any], data: JSONBody[ResponseBatchIn], services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ResponseBatchIn],
+        services: ServicesDep,
     ) -> ResponseBatchOut:
         limit = services.settings.max_batch_items
         if len(data.items) > limit:
-            raise Problem(
-                413, "batch-too-large", f"A batch holds at most {limit} items; split it."
-            )
+            raise Problem(413, "batch-too-large", f"A batch holds at most {limit} items; split it.")
         origin = await kiosk_origin(request, services)
         results = await services.ingest.ingest(origin, data.items)
         return _batch_out(results)
@@ -113,9 +114,7 @@ class KioskDeviceController(Controller):
     tags = ["kiosks"]
 
     @post("/pair", operation_id="pairKiosk", summary="Exchange a pairing code for a device key")
-    async def pair(
-        self, data: JSONBody[PairingIn], services: ServicesDep
-    ) -> Response[PairingOut]:
+    async def pair(self, data: JSONBody[PairingIn], services: ServicesDep) -> Response[PairingOut]:
         async with services.session() as session:
             try:
                 kiosk, secret = await redeem_pairing_code(session, data.code)
@@ -139,5 +138,7 @@ class KioskDeviceController(Controller):
         principal = current_principal(request)
         assert principal.kiosk_id is not None
         async with services.session() as session:
-            await record_heartbeat(session, principal.kiosk_id, data.outbox_pending, data.app_version)
+            await record_heartbeat(
+                session, principal.kiosk_id, data.outbox_pending, data.app_version
+            )
             await session.commit()

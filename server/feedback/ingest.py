@@ -109,7 +109,9 @@ class IngestService:
                 results[index] = (
                     ItemResult(item.id, "duplicate")
                     if earlier.fingerprint == print_
-                    else ItemResult(item.id, "rejected", "same id sent twice with different content")
+                    else ItemResult(
+                        item.id, "rejected", "same id sent twice with different content"
+                    )
                 )
                 continue
             try:
@@ -146,7 +148,9 @@ class IngestService:
             raise Rejected(f"rating {item.rating!r} is not on the {path.scale} scale of this path")
         unknown_reasons = set(item.reasons) - set(path.reasons)
         if unknown_reasons:
-            raise Rejected(f"reasons not offered on this path: {', '.join(sorted(unknown_reasons))}")
+            raise Rejected(
+                f"reasons not offered on this path: {', '.join(sorted(unknown_reasons))}"
+            )
         answered_at = item.answered_at
         if answered_at.tzinfo is None:
             raise Rejected("answered_at needs a time zone, e.g. 2026-05-04T09:30:00Z")
@@ -182,9 +186,7 @@ class IngestService:
             received_at=now,
         )
 
-    async def _store(
-        self, origin: Origin, rows: list[NewResponse]
-    ) -> dict[uuid.UUID, ItemResult]:
+    async def _store(self, origin: Origin, rows: list[NewResponse]) -> dict[uuid.UUID, ItemResult]:
         # Sorted by id: concurrent batches with overlapping ids lock in the same order.
         rows.sort(key=lambda row: str(row.id))
         async with self._engine.begin() as conn:

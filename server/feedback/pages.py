@@ -10,7 +10,7 @@ from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from kiosk.pages import SERVICE_WORKER_PATH, KioskConfig, ServiceChoice, render_kiosk_page
 from server.catalog.lookup import CatalogSnapshot, KioskInfo
 from server.errors import Problem
-from server.services import Services, ServicesDep
+from server.services import ServicesDep
 
 
 def kiosk_config(catalog: CatalogSnapshot, kiosk: KioskInfo, services: ServicesDep) -> KioskConfig:
@@ -62,7 +62,10 @@ class KioskPageController(Controller):
 
     @get("/{kiosk_code:str}", operation_id="kioskPage")
     async def page(
-        self, kiosk_code: FromPath[str], services: ServicesDep, lang: FromQuery[str] = DEFAULT_LANGUAGE
+        self,
+        kiosk_code: FromPath[str],
+        services: ServicesDep,
+        lang: FromQuery[str] = DEFAULT_LANGUAGE,
     ) -> Response[str]:
         catalog = await services.catalog.get(services.engine)
         kiosk = catalog.kiosks_by_code.get(kiosk_code)

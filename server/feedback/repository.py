@@ -118,9 +118,9 @@ async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:
 async def rollup_contents(conn: AsyncConnection) -> dict[RollupKey, int]:
     rows = await conn.execute(select(rollups))
     return {
-        RollupKey(*(getattr(row, f) for f in RollupKey._fields)): row.count
+        RollupKey(*(row._mapping[f] for f in RollupKey._fields)): row._mapping["count"]
         for row in rows
-        if row.count
+        if row._mapping["count"]
     }
 
 
@@ -134,7 +134,7 @@ async def totals_by_series(conn: AsyncConnection) -> list[Any]:
             rollups.c.channel,
             rollups.c.contact_mode,
             rollups.c.option,
-            func.sum(rollups.c.count).label("count"),
+            func.sum(rollups.c.count).label("total"),
         )
         .where(rollups.c.misuse.is_(False))
         .group_by(

@@ -118,9 +118,7 @@ def test_answer_lands_on_the_kiosks_unit_path_step_and_rollup(
     assert rollup.step_id == response.step_id
 
 
-def test_nps_path_takes_zero_to_ten_only(
-    client: TestClient[Litestar], seeded: Seeded
-) -> None:
+def test_nps_path_takes_zero_to_ten_only(client: TestClient[Litestar], seeded: Seeded) -> None:
     # perhetyo in Mustasaari uses the THL recommendation question (0–10); its kiosk is
     # another one, so this kiosk (Vaasa) does not know the path at all.
     reply = client.post(
@@ -286,4 +284,5 @@ def test_path_and_step_constants_match_the_example_catalog(seeded: Seeded, run: 
     snapshot = run(load_snapshot)
     kiosk = snapshot.kiosks_by_code[seeded.kiosk_code]
     path = snapshot.path(kiosk.unit_id, PATH)
-    assert path is not None and STEP in path.steps
+    assert path is not None
+    assert STEP in path.steps

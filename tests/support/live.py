@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,9 @@ class LiveKaiku:
             finally:
                 await engine.dispose()
 
-        return asyncio.run(main())
+        # A thread of its own: callers may be inside a running loop (Playwright's sync API).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, main()).result()
 
     def pair_code(self) -> str:
         """A fresh one-time pairing code for the seeded kiosk."""
@@ -99,9 +102,17 @@ def live_kaiku(
         "KAIKU_PUBLIC_URL": f"http://127.0.0.1:{port}",
         **(env or {}),
     }
-    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-         "--workers", str(workers)],
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env=environ,
         stdout=subprocess.DEVNULL,
