@@ -130,6 +130,10 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
     return _unexpected(request, exc)
 
 
+def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    return problem_response(400, "invalid-request", "The JSON body is nested too deeply.")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.scope.get("path_template"))
     return problem_response(
@@ -143,6 +147,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     PoolTimeoutError: _database_unavailable,
     ConnectionError: _database_unavailable,
     TimeoutError: _database_unavailable,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }
 

@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from server.auth.guards import current_principal, requires
 from server.auth.roles import Role
 from server.errors import Problem
-from server.feedback.ingest import Origin
+from server.feedback.ingest import CONFLICT, Origin
 from server.feedback.kiosks import PairingFailed, record_heartbeat, redeem_pairing_code
 from server.feedback.schemas import (
     ItemResult,
@@ -54,7 +54,7 @@ class ResponsesController(Controller):
         origin = await kiosk_origin(request, services)
         [result] = await services.ingest.ingest(origin, [data])
         if result.status == "rejected":
-            conflict = "already used" in (result.reason or "")
+            conflict = result.reason == CONFLICT
             raise Problem(
                 409 if conflict else 422,
                 "id-conflict" if conflict else "invalid-answer",

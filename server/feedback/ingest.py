@@ -26,6 +26,10 @@ from server.privacy.scrub import scrub_comment
 from server.settings import Settings
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
+CONFLICT = "this id was already used for a different answer"
+_CONTROL_CHARS = dict.fromkeys(
+    [c for c in range(0x20) if chr(c) not in "\n\t"] + list(range(0x7F, 0xA0))
+)
 MAX_AGE = dt.timedelta(days=366)
 
 
@@ -102,29 +106,31 @@ class IngestService:
         results: dict[int, ItemResult] = {}
         rows: dict[uuid.UUID, NewResponse] = {}
         first_index: dict[uuid.UUID, int] = {}
+        repeats: list[tuple[int, uuid.UUID, str]] = []
         for index, item in enumerate(items):
             print_ = fingerprint(item)
-            if item.id in rows:
-                earlier = rows[item.id]
-                results[index] = (
-                    ItemResult(item.id, "duplicate")
-                    if earlier.fingerprint == print_
-                    else ItemResult(
-                        item.id, "rejected", "same id sent twice with different content"
-                    )
-                )
-                continue
             try:
-                rows[item.id] = self._row(snapshot, origin, item, print_, now)
+                row = self._row(snapshot, origin, item, print_, now)
             except Rejected as exc:
                 results[index] = ItemResult(item.id, "rejected", exc.reason)
                 continue
+            if item.id in rows:
+                repeats.append((index, item.id, print_))
+                continue
+            rows[item.id] = row
             first_index[item.id] = index
 
         if rows:
-            outcome = await self._store(origin, list(rows.values()))
+            outcome, kept = await self._store(origin, list(rows.values()))
             for item_id, index in first_index.items():
                 results[index] = outcome[item_id]
+            # A repeated id within the batch is judged like a retry: against what is stored.
+            for index, item_id, print_ in repeats:
+                results[index] = (
+                    ItemResult(item_id, "duplicate")
+                    if kept.get(item_id) == print_
+                    else ItemResult(item_id, "rejected", CONFLICT)
+                )
         return [results[i] for i in range(len(items))]
 
     def _row(
@@ -160,12 +166,13 @@ class IngestService:
             raise Rejected("answered_at is more than a year old")
         comment = None
         review = False
-        if item.comment is not None and item.comment.strip():
+        text = item.comment.translate(_CONTROL_CHARS).strip() if item.comment else ""
+        if text:
             if not path.comments:
                 raise Rejected("this path does not take comments")
-            if len(item.comment) > self._settings.max_comment_chars:
+            if len(text) > self._settings.max_comment_chars:
                 raise Rejected(f"comment longer than {self._settings.max_comment_chars} characters")
-            scrubbed = scrub_comment(item.comment.strip())
+            scrubbed = scrub_comment(text)
             comment, review = scrubbed.text, scrubbed.needs_review
         return NewResponse(
             id=item.id,
@@ -203,16 +210,16 @@ class IngestService:
                 conn, (row.id for row in rows if row.id not in inserted)
             )
         outcome: dict[uuid.UUID, ItemResult] = {}
+        kept = dict(existing)
         for row in rows:
             if row.id in inserted:
                 outcome[row.id] = ItemResult(row.id, "stored")
+                kept[row.id] = row.fingerprint
             elif existing.get(row.id) == row.fingerprint:
                 outcome[row.id] = ItemResult(row.id, "duplicate")
             else:
-                outcome[row.id] = ItemResult(
-                    row.id, "rejected", "this id was already used for a different answer"
-                )
-        return outcome
+                outcome[row.id] = ItemResult(row.id, "rejected", CONFLICT)
+        return outcome, kept
 
     async def _flag_repeat_taps(
         self, conn: AsyncConnection, kiosk_id: int, rows: list[NewResponse]

@@ -288,10 +288,6 @@ def test_a_streamed_body_over_one_megabyte_is_a_413_problem(
     assert run(_state) == (0, {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Litestar's Request.json() lets msgspec's RecursionError escape: a 500",
-)
 @pytest.mark.parametrize("path", [SINGLE, BATCH])
 def test_very_deep_nesting_is_a_400_problem(
     client: TestClient[Litestar], seeded: Seeded, path: str
@@ -305,10 +301,6 @@ def test_very_deep_nesting_is_a_400_problem(
     assert_problem(reply)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="comments keep control characters: NUL is stored on SQLite and a 500 on PostgreSQL",
-)
 def test_control_characters_are_removed_from_comments(
     client: TestClient[Litestar], seeded: Seeded, run: Any
 ) -> None:

@@ -239,11 +239,6 @@ def test_any_mix_of_answers_retries_and_conflicts_is_stored_exactly_once(
     assert_rollup_equals_recount(on_connection(run, _rollup_and_recount))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest.py judges a repeated id in a batch by the batch's first copy, not by "
-    "the stored answer",
-)
 @pytest.mark.parametrize(
     ("second_rating", "expected"),
     [
