@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -198,6 +199,26 @@ def users_add(
 
     user_id = _run(add)
     click.echo(f"user {user_id} {username} ({', '.join(sorted(roles))}) added")
+
+
+@main.command()
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Write a consistent backup of the configured database to DESTINATION."""
+    from server.backup import backup_postgresql, backup_sqlite
+
+    settings = _settings()
+    try:
+        sqlite_path = settings.sqlite_path()
+        if sqlite_path is not None:
+            backup_sqlite(sqlite_path, destination)
+        else:
+            backup_postgresql(settings.database_url, destination)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    except subprocess.CalledProcessError as exc:
+        raise click.ClickException(f"pg_dump failed: {exc.stderr.decode()[-500:]}") from None
+    click.echo(f"backup written to {destination}")
 
 
 @main.command()
