@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -199,7 +199,7 @@ class IngestService:
         async with self._engine.begin() as conn:
             if origin.kiosk_id is not None:
                 await self._flag_repeat_taps(conn, origin.kiosk_id, rows)
-            inserted = await repository.insert_new(conn, [asdict(row) for row in rows])
+            inserted = await repository.insert_new(conn, [vars(row).copy() for row in rows])
             increments: dict[RollupKey, int] = {}
             for row in rows:
                 if row.id in inserted:
@@ -233,11 +233,13 @@ class IngestService:
         if interval <= dt.timedelta(0):
             return
         ordered = sorted(rows, key=lambda row: row.answered_at)
-        seen = sorted(
-            await repository.kiosk_answer_times(
-                conn, kiosk_id, ordered[0].answered_at - interval, ordered[-1].answered_at
-            )
-        )
+        start, end = ordered[0].answered_at - interval, ordered[-1].answered_at
+        if len(ordered) == 1:
+            # The common case, a single tap: one index probe instead of a range read.
+            latest = await repository.latest_kiosk_answer(conn, kiosk_id, start, end)
+            seen = [latest] if latest is not None else []
+        else:
+            seen = sorted(await repository.kiosk_answer_times(conn, kiosk_id, start, end))
         for row in ordered:
             position = bisect.bisect_right(seen, row.answered_at)
             if position and row.answered_at - seen[position - 1] < interval:

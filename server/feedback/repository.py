@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -29,16 +30,30 @@ class RollupKey(NamedTuple):
     misuse: bool
 
 
+@cache
+def _insert_new_statement(dialect: str) -> Any:
+    return (
+        upsert_insert(dialect, responses)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(responses.c.id)
+    )
+
+
+@cache
+def _increment_statement(dialect: str) -> Any:
+    insert = upsert_insert(dialect, rollups)
+    return insert.on_conflict_do_update(
+        index_elements=list(RollupKey._fields),
+        set_={"count": rollups.c.count + insert.excluded.count},
+    )
+
+
 async def insert_new(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
     """Insert rows whose id is new; return the ids actually inserted."""
     if not rows:
         return set()
-    stmt = (
-        upsert_insert(conn.dialect.name, responses)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(responses.c.id)
-    )
-    result = await conn.execute(stmt, list(rows))
+    # Statements are built once per dialect: building them is a visible cost per request.
+    result = await conn.execute(_insert_new_statement(conn.dialect.name), list(rows))
     return set(result.scalars().all())
 
 
@@ -66,6 +81,24 @@ async def kiosk_answer_times(
     return list(rows.scalars().all())
 
 
+async def latest_kiosk_answer(
+    conn: AsyncConnection, kiosk_id: int, start: dt.datetime, end: dt.datetime
+) -> dt.datetime | None:
+    """The latest stored answer time of a kiosk in [start, end] (one index probe)."""
+    value = await conn.scalar(
+        select(func.max(responses.c.answered_at)).where(
+            responses.c.kiosk_id == kiosk_id,
+            responses.c.answered_at >= start,
+            responses.c.answered_at <= end,
+        )
+    )
+    if isinstance(value, str):  # SQLite returns max() of a datetime column as text
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
 async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey, int]) -> None:
     """Add counts to roll-up rows, creating them as needed.
 
@@ -74,13 +107,8 @@ async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey
     """
     if not increments:
         return
-    insert = upsert_insert(conn.dialect.name, rollups)
-    stmt = insert.on_conflict_do_update(
-        index_elements=list(RollupKey._fields),
-        set_={"count": rollups.c.count + insert.excluded.count},
-    )
     params = [{**key._asdict(), "count": n} for key, n in sorted(increments.items())]
-    await conn.execute(stmt, params)
+    await conn.execute(_increment_statement(conn.dialect.name), params)
 
 
 async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:

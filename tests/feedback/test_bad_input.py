@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -33,13 +33,18 @@ PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
 # --- strategies ------------------------------------------------------------------------
 
-# Text with what breaks naive code: NUL, lone surrogates, right-to-left marks, emoji.
-nasty_text = st.text(
+# Text with what breaks naive code: NUL, right-to-left marks, emoji, quotes; comments of
+# answers that should be accepted are drawn from this.
+odd_text = st.text(
     alphabet=st.one_of(
-        st.characters(exclude_categories=()),
-        st.sampled_from(["\x00", "\ud800", "\u202e", "\U0001f600", '"', "\\"]),
+        st.characters(exclude_categories=("Cs",)),
+        st.sampled_from(["\x00", "\x07", "\u202e", "\U0001f600", '"', "\\"]),
     ),
     max_size=40,
+)
+# ... plus lone surrogates, which no valid UTF-8 body can carry (json.dumps escapes them).
+nasty_text = st.one_of(
+    odd_text, st.text(alphabet=st.characters(exclude_categories=()), max_size=10)
 )
 scalars = st.one_of(
     st.none(),
@@ -58,7 +63,10 @@ huge_strings = st.sampled_from([10_000, 200_000, 900_000]).map(lambda n: "é" * 
 
 def _roundtrip(body: dict[str, Any]) -> dict[str, Any]:
     """Only bodies that the API's own schema accepts count as valid."""
-    decoded = msgspec.json.decode(msgspec.json.encode(body), type=ResponseIn)
+    try:
+        decoded = msgspec.json.decode(msgspec.json.encode(body), type=ResponseIn)
+    except (UnicodeEncodeError, msgspec.DecodeError, msgspec.ValidationError):
+        reject()  # e.g. a lone surrogate: not encodable as UTF-8, so not a valid body
     built: dict[str, Any] = msgspec.to_builtins(decoded)
     return built
 
@@ -96,7 +104,7 @@ storable_answers = st.builds(
     ),
     st.sampled_from(FFT_OPTIONS),
     st.lists(st.just("waiting_time"), max_size=1),
-    st.none() | nasty_text,
+    st.none() | odd_text,
     languages,
     st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=300)),
 )
@@ -114,7 +122,7 @@ refusable_answers = st.builds(
     ),
     st.sampled_from([*FFT_OPTIONS, *NPS_OPTIONS, "excellent", "GOOD"]),
     st.lists(st.sampled_from(["waiting_time", "clarity", "being_heard", "premises"]), max_size=3),
-    st.none() | nasty_text,
+    st.none() | odd_text,
     languages,
     st.timedeltas(min_value=dt.timedelta(days=-1), max_value=dt.timedelta(days=400)),
 )
@@ -141,6 +149,8 @@ def mutated_answers(draw: st.DrawFn) -> dict[str, Any]:
 wrong_types = st.dictionaries(st.sampled_from(FIELDS), json_values)
 answer_like = st.one_of(valid_answers, mutated_answers(), wrong_types, json_values)
 batches = st.one_of(
+    # schema-valid items: the batch is taken, each item stored, a duplicate or rejected
+    st.builds(lambda items: {"items": items}, st.lists(valid_answers, min_size=1, max_size=6)),
     st.builds(lambda items: {"items": items}, st.lists(answer_like, max_size=6)),
     st.builds(
         lambda items, extra: {"items": items, **extra},
@@ -166,21 +176,9 @@ requests = st.one_of(
     st.tuples(st.sampled_from([SINGLE, BATCH]), st.binary(max_size=200)),
     st.tuples(
         st.sampled_from([SINGLE, BATCH]),
-        # deeper nesting is a known 500, see test_very_deep_nesting_is_a_400_problem
-        st.integers(1, 500).map(nested),
+        st.integers(1, 100_000).map(nested),
     ),
 )
-
-
-def nul_in_a_comment(content: bytes) -> bool:
-    """Whether the body carries a comment with NUL (known bug, see the xfail test)."""
-    try:
-        value = json.loads(content)
-    except (ValueError, RecursionError):
-        return False
-    items = value.get("items") if isinstance(value, dict) else None
-    candidates = [value, *(items if isinstance(items, list) else [])]
-    return any(isinstance(c, dict) and "\x00" in str(c.get("comment")) for c in candidates)
 
 
 # --- checks ----------------------------------------------------------------------------
@@ -232,7 +230,6 @@ def test_arbitrary_bodies_never_break_the_api_or_change_stored_data(
     cached_client: TestClient[Litestar], seeded: Seeded, run: Any, sent: tuple[str, bytes]
 ) -> None:
     path, content = sent
-    assume(not nul_in_a_comment(content))
     before_count, before_rollup = run(_state)
     reply = cached_client.post(
         path,
