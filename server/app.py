@@ -15,6 +15,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kiosk.pages import STATIC_DIR
+from server.admin.kiosks import AdminKiosksController
+from server.auth.controllers import StaffAuthController
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem
 from server.feedback.controllers import KioskDeviceController, ResponsesController
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponsesController,
             KioskDeviceController,
             KioskPageController,
+            StaffAuthController,
+            AdminKiosksController,
             metrics,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False

@@ -10,6 +10,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard
 
 from server.auth.roles import Principal, Role
+from server.auth.sessions import SESSION_COOKIE, principal_for_token
 from server.errors import Problem
 
 PRINCIPAL_KEY = "kaiku_principal"
@@ -46,6 +47,9 @@ async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> P
                 headers={"WWW-Authenticate": "Bearer"},
             )
         principal = check.principal
+    elif cookie := connection.cookies.get(SESSION_COOKIE):
+        services = connection.app.state.services
+        principal = await principal_for_token(services.engine, services.settings, cookie)
     connection.scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
     return principal
 

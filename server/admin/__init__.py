@@ -1,0 +1,1 @@
+"""Staff administration pages (server-rendered, behind staff sign-in)."""
