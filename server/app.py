@@ -15,12 +15,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kiosk.pages import STATIC_DIR
-from server.admin.kiosks import AdminKiosksController
-from server.auth.controllers import StaffAuthController
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem
 from server.feedback.controllers import KioskDeviceController, ResponsesController
+from server.feedback.overview_page import OverviewPageController
 from server.feedback.pages import KioskPageController
+from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
 from server.migrations_runner import upgrade
@@ -74,8 +74,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponsesController,
             KioskDeviceController,
             KioskPageController,
-            StaffAuthController,
-            AdminKiosksController,
+            StatsController,
+            OverviewPageController,
             metrics,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False

@@ -23,6 +23,7 @@ KEY_PREFIXES = {
     Role.KIOSK: "kk",
     Role.INTEGRATION: "ki",
     Role.METRICS: "km",
+    Role.MANAGER: "kmg",
 }
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 

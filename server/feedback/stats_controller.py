@@ -1,0 +1,432 @@
+"""Statistics API for managers (and Grafana's Infinity datasource): /api/v1/stats/…
+
+Thin handlers: the query dependency turns codes into roll-up filters, stats_queries sums
+roll-ups, statistics builds suppressed tables. Every handler returns suppressed numbers
+only; CSV variants render the very same tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, QueryParameter
+
+from server.auth.guards import requires
+from server.auth.roles import Role
+from server.catalog.lookup import CatalogSnapshot
+from server.errors import Problem
+from server.feedback import statistics as st
+from server.feedback import stats_queries as q
+from server.feedback.scales import CHANNELS, FFT_OPTIONS, NPS_OPTIONS
+from server.privacy.suppression import CountNode, suppress_flat, suppress_tree
+from server.services import ServicesDep
+
+GroupBy = Literal["path", "step", "channel", "contact_mode"]
+Format = Literal["json", "csv"]
+Pattern = Literal["hour", "weekday"]
+COLUMN: dict[str, q.Dimension] = {
+    "path": "path_id",
+    "step": "step_id",
+    "channel": "channel",
+    "contact_mode": "contact_mode",
+}
+CSV_SUPPRESSED = "*"
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """A resolved request: roll-up filter plus the catalog used to name groups."""
+
+    filter: q.StatsFilter
+    catalog: CatalogSnapshot
+    threshold: int
+    format: Format
+
+
+async def provide_query(
+    services: ServicesDep,
+    unit: FromQuery[str | None] = None,
+    path: FromQuery[str | None] = None,
+    step: FromQuery[str | None] = None,
+    channel: FromQuery[str | None] = None,
+    contact_mode: FromQuery[str | None] = None,
+    from_: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+    to: FromQuery[dt.date | None] = None,
+    include_misuse: FromQuery[bool] = False,
+    format: FromQuery[Format] = "json",
+) -> StatsQuery:
+    """Resolve unit/path/step codes against the catalog; unknown codes are a 400."""
+    catalog = await services.catalog.get(services.engine)
+    unit_id = None
+    if unit is not None:
+        unit_id = catalog.unit_id(unit)
+        if unit_id is None:
+            raise Problem(400, "unknown-unit", f"No unit {unit!r}.")
+    path_id = step_id = None
+    if path is not None:
+        matches = [
+            p
+            for p in catalog.paths_by_id.values()
+            if p.code == path and unit_id in (None, p.unit_id)
+        ]
+        if len(matches) != 1:
+            detail = "is ambiguous: add unit" if matches else "does not exist"
+            raise Problem(400, "unknown-path", f"Path {path!r} {detail}.")
+        path_id = matches[0].id
+        if step is not None:
+            info = matches[0].steps.get(step)
+            if info is None:
+                raise Problem(400, "unknown-step", f"Path {path!r} has no step {step!r}.")
+            step_id = info.id
+    elif step is not None:
+        raise Problem(400, "step-needs-path", "Give path together with step.")
+    if from_ and to and to < from_:
+        raise Problem(400, "bad-range", "'to' is before 'from'.")
+    start, end = st.local_day_bounds(from_, to)
+    where = q.StatsFilter(
+        unit_id, path_id, step_id, channel, contact_mode, start, end, include_misuse
+    )
+    return StatsQuery(where, catalog, services.settings.suppression_threshold, format)
+
+
+StatsQueryDep = NamedDependency[StatsQuery]
+
+
+class Comparison(msgspec.Struct):
+    a: str
+    b: str
+    difference: float
+    p_value: float
+    intervals_overlap: bool
+    within_noise: bool
+    note: str
+
+
+class ComparisonTable(msgspec.Struct):
+    by: str
+    table: st.Table
+    comparisons: list[Comparison]
+    not_compared: list[str]
+
+
+class NhsFftRow(msgspec.Struct):
+    """One line of the monthly NHS FFT submission layout (per service path)."""
+
+    period: str
+    unit: str
+    path: str
+    counts: dict[str, int | None]
+    total: int | None
+    response_rate: float | None
+    modes: dict[str, int | None]
+
+
+class NpsSummaryRow(msgspec.Struct):
+    """THL-style NPS summary for a 0–10 path: groups of the scale and the score."""
+
+    unit: str
+    path: str
+    n: int | None
+    promoters: int | None
+    passives: int | None
+    detractors: int | None
+    nps: float | None
+    suppressed: bool
+
+
+def group_label(dimension: str, value: Any, catalog: CatalogSnapshot) -> str:
+    if dimension == "path_id":
+        info = catalog.paths_by_id.get(int(value))
+        return f"{info.unit_code}/{info.code}" if info else f"#{value}"
+    if dimension == "step_id":
+        return catalog.step_codes.get(int(value), "") if value else ""
+    return str(value)
+
+
+def table_csv(table: st.Table, first: str = "group") -> str:
+    """The table as CSV; suppressed cells are ``*`` as in NHS FFT publications."""
+    options = list(table.total.options)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [first, "n", *options]
+        + [f"{s}{p}" for s in ("share_positive", "share_negative") for p in ("", "_low", "_high")]
+        + ["nps"]
+    )
+    for row in [*table.groups, table.total]:
+        writer.writerow(
+            [row.key, _cell(row.n.count), *(_cell(row.options[o].count) for o in options)]
+            + [
+                _cell(v, share.suppressed)
+                for share in (row.share_positive, row.share_negative)
+                for v in (share.value, share.low, share.high)
+            ]
+            + [_cell(row.nps.value, row.nps.suppressed)]
+        )
+    return out.getvalue()
+
+
+def _cell(value: float | int | None, suppressed: bool = True) -> str:
+    if value is None:
+        return CSV_SUPPRESSED if suppressed else ""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def csv_response(text: str, name: str) -> Response[str]:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def reply(table: st.Table, stats: StatsQuery, name: str) -> st.Table | Response[str]:
+    return csv_response(table_csv(table), name) if stats.format == "csv" else table
+
+
+def compare_groups(table: st.Table) -> tuple[list[Comparison], list[str]]:
+    """Pairwise share-positive comparisons between groups whose shares are published."""
+    usable = [r for r in table.groups if r.share_positive.value is not None and r.share_positive.n]
+    skipped = [r.key for r in table.groups if r not in usable]
+    result = []
+    for a, b in itertools.combinations(usable, 2):
+        na, nb = a.share_positive.n or 0, b.share_positive.n or 0
+        xa = round((a.share_positive.value or 0) * na)
+        xb = round((b.share_positive.value or 0) * nb)
+        c = st.compare(xa, na, xb, nb)
+        note = (
+            "within the noise: the data cannot tell these apart"
+            if c.within_noise
+            else "difference is larger than chance would explain (p < 0.05)"
+        )
+        result.append(
+            Comparison(
+                a.key, b.key, c.difference, c.p_value, c.intervals_overlap, c.within_noise, note
+            )
+        )
+    return result, skipped
+
+
+class StatsController(Controller):
+    path = "/api/v1/stats"
+    tags = ["statistics"]
+    guards = [requires(Role.MANAGER, Role.ADMIN)]
+    dependencies = {"stats": Provide(provide_query)}
+
+    @get("/summary", operation_id="statsSummary", summary="Counts, shares and NPS")
+    async def summary(
+        self,
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        group_by: FromQuery[GroupBy | None] = None,
+    ) -> st.Table | Response[str]:
+        dims = [COLUMN[group_by]] if group_by else []
+        table = await load_table(services, stats, dims, lambda r: dims and r[0])
+        return reply(table, stats, "summary")
+
+    @get("/trend", operation_id="statsTrend", summary="Counts and shares per local period")
+    async def trend(
+        self,
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        interval: FromQuery[st.Interval] = "month",
+    ) -> st.Table | Response[str]:
+        table = await load_table(
+            services, stats, [], lambda r: st.period_of(r.bucket, interval).isoformat(), True
+        )
+        return reply(table, stats, f"trend-{interval}")
+
+    @get("/patterns", operation_id="statsPatterns", summary="Hour-of-day or weekday pattern")
+    async def patterns(
+        self, services: ServicesDep, stats: StatsQueryDep, pattern: FromQuery[Pattern] = "hour"
+    ) -> st.Table | Response[str]:
+        index = 0 if pattern == "hour" else 1
+        table = await load_table(
+            services,
+            stats,
+            [],
+            lambda r: f"{st.hour_and_weekday(r.bucket)[index]:02d}",
+            True,
+        )
+        return reply(table, stats, f"pattern-{pattern}")
+
+    @get("/compare", operation_id="statsCompare", summary="Channel or contact mode compared")
+    async def compare(
+        self,
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        by: FromQuery[Literal["channel", "contact_mode"]] = "contact_mode",
+    ) -> ComparisonTable | Response[str]:
+        table = await load_table(services, stats, [COLUMN[by]], lambda r: r[0])
+        comparisons, skipped = compare_groups(table)
+        if stats.format == "csv":
+            return csv_response(table_csv(table, by), f"compare-{by}")
+        return ComparisonTable(by, table, comparisons, skipped)
+
+    @get("/export/nhs-fft", operation_id="statsExportNhsFft", summary="Monthly NHS FFT layout")
+    async def nhs_fft(
+        self, services: ServicesDep, stats: StatsQueryDep, month: FromQuery[str]
+    ) -> list[NhsFftRow] | Response[str]:
+        try:
+            first = dt.date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise Problem(400, "bad-month", "month must look like 2026-10.") from None
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        start, end = st.local_day_bounds(first, last)
+        month_filter = replace(stats.filter, start=start, end=end)
+        async with services.engine.connect() as conn:
+            rows = await q.grouped_counts(conn, month_filter, ["path_id", "channel"])
+        rows_out = nhs_rows(rows, stats, month)
+        if stats.format == "csv":
+            return csv_response(nhs_csv(rows_out), f"nhs-fft-{month}")
+        return rows_out
+
+    @get("/export/nps", operation_id="statsExportNps", summary="THL-style NPS summary")
+    async def nps_summary(
+        self, services: ServicesDep, stats: StatsQueryDep
+    ) -> list[NpsSummaryRow] | Response[str]:
+        async with services.engine.connect() as conn:
+            rows = await q.grouped_counts(conn, stats.filter, ["path_id"])
+        out = nps_rows(rows, stats)
+        if stats.format == "csv":
+            return csv_response(_struct_csv(out), "nps-summary")
+        return out
+
+
+async def load_table(
+    services: ServicesDep,
+    stats: StatsQueryDep,
+    dims: Sequence[q.Dimension],
+    group_of: Any,
+    hourly: bool = False,
+) -> st.Table:
+    """Sum roll-ups, label groups, and build the suppressed table."""
+    async with services.engine.connect() as conn:
+        rows = await q.grouped_counts(conn, stats.filter, dims, hourly=hourly)
+    cells: dict[tuple[str, str], int] = defaultdict(int)
+    questions = set()
+    for row in rows:
+        group = group_of(row)
+        key = group_label(dims[0], group, stats.catalog) if dims else str(group or "")
+        cells[(key, row.option)] += int(row.count)
+        questions.add(row.question)
+    return st.build_table(
+        cells, st.options_for(questions), stats.threshold, grouped=bool(dims) or hourly
+    )
+
+
+def nhs_rows(rows: Iterable[Any], stats: StatsQuery, month: str) -> list[NhsFftRow]:
+    """FFT paths only; per path the options tree is suppressed, then modes given the total."""
+    by_path: dict[int, dict[str, dict[str, int]]] = defaultdict(
+        lambda: {"options": defaultdict(int), "modes": defaultdict(int)}
+    )
+    for row in rows:
+        if row.question != "overall_experience":
+            continue
+        by_path[row.path_id]["options"][row.option] += int(row.count)
+        by_path[row.path_id]["modes"][row.channel] += int(row.count)
+    out = []
+    for path_id, parts in sorted(by_path.items()):
+        info = stats.catalog.paths_by_id.get(path_id)
+        counts = {o: parts["options"].get(o, 0) for o in FFT_OPTIONS}
+        total = sum(counts.values())
+        shown = suppress_tree(
+            CountNode("total", total, tuple(CountNode(o, n) for o, n in counts.items())),
+            stats.threshold,
+        )
+        modes_in: dict[str, int] = {c: parts["modes"].get(c, 0) for c in CHANNELS}
+        modes: dict[str, int | None] = (
+            suppress_flat(modes_in, stats.threshold)
+            if shown.count is not None
+            else dict.fromkeys(modes_in)
+        )
+        out.append(
+            NhsFftRow(
+                period=month,
+                unit=info.unit_code if info else "",
+                path=info.code if info else f"#{path_id}",
+                counts={c.key: c.count for c in shown.children},
+                total=shown.count,
+                response_rate=None,
+                modes=modes,
+            )
+        )
+    return out
+
+
+def nhs_csv(rows: Sequence[NhsFftRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["period", "unit", "path", *FFT_OPTIONS, "total", "response_rate"]
+        + [f"mode_{c}" for c in CHANNELS]
+    )
+    for r in rows:
+        writer.writerow(
+            [r.period, r.unit, r.path]
+            + [_cell(r.counts[o]) for o in FFT_OPTIONS]
+            + [_cell(r.total), _cell(r.response_rate, False)]
+            + [_cell(r.modes[c]) for c in CHANNELS]
+        )
+    return out.getvalue()
+
+
+def nps_rows(rows: Iterable[Any], stats: StatsQuery) -> list[NpsSummaryRow]:
+    """Promoters/passives/detractors per 0–10 path, suppressed as one small tree."""
+    groups: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        if row.question == "recommendation" and row.option in NPS_OPTIONS:
+            value = int(row.option)
+            kind = "promoters" if value >= 9 else "detractors" if value <= 6 else "passives"
+            groups[row.path_id][kind] += int(row.count)
+    out = []
+    for path_id, kinds in sorted(groups.items()):
+        info = stats.catalog.paths_by_id.get(path_id)
+        parts = {k: kinds.get(k, 0) for k in ("promoters", "passives", "detractors")}
+        total = sum(parts.values())
+        shown = suppress_tree(
+            CountNode("n", total, tuple(CountNode(k, v) for k, v in parts.items())),
+            stats.threshold,
+        )
+        got = {c.key: c.count for c in shown.children}
+        score = None
+        if shown.count and got["promoters"] is not None and got["detractors"] is not None:
+            score = st.nps(got["promoters"], got["detractors"], shown.count)
+        out.append(
+            NpsSummaryRow(
+                unit=info.unit_code if info else "",
+                path=info.code if info else f"#{path_id}",
+                n=shown.count,
+                promoters=got["promoters"],
+                passives=got["passives"],
+                detractors=got["detractors"],
+                nps=score,
+                suppressed=None in got.values() or shown.count is None,
+            )
+        )
+    return out
+
+
+def _struct_csv(rows: Sequence[msgspec.Struct]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if rows:
+        writer.writerow(rows[0].__struct_fields__)
+        for r in rows:
+            writer.writerow(
+                [
+                    _cell(v) if not isinstance(v, (str, bool)) else str(v).lower()
+                    for v in msgspec.structs.astuple(r)
+                ]
+            )
+    return out.getvalue()
