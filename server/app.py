@@ -19,7 +19,9 @@ from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem
 from server.feedback.controllers import KioskDeviceController, ResponsesController
 from server.feedback.overview_page import OverviewPageController
+from server.feedback.overview_page import OverviewPageController
 from server.feedback.pages import KioskPageController
+from server.feedback.stats_controller import StatsController
 from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponsesController,
             KioskDeviceController,
             KioskPageController,
+            StatsController,
+            OverviewPageController,
             StatsController,
             OverviewPageController,
             metrics,
