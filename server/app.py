@@ -15,13 +15,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kiosk.pages import STATIC_DIR
+from server.admin.kiosks import AdminKiosksController
+from server.auth.controllers import StaffAuthController
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem
 from server.feedback.controllers import KioskDeviceController, ResponsesController
 from server.feedback.overview_page import OverviewPageController
-from server.feedback.overview_page import OverviewPageController
 from server.feedback.pages import KioskPageController
-from server.feedback.stats_controller import StatsController
 from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
@@ -78,8 +78,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             KioskPageController,
             StatsController,
             OverviewPageController,
-            StatsController,
-            OverviewPageController,
+            StaffAuthController,
+            AdminKiosksController,
             metrics,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
