@@ -37,7 +37,7 @@ PROBLEM_KEYS = {"type", "title", "status", "detail"}
 # answers that should be accepted are drawn from this.
 odd_text = st.text(
     alphabet=st.one_of(
-        st.characters(exclude_categories=("Cs",)),
+        st.characters(exclude_categories=["Cs"]),
         st.sampled_from(["\x00", "\x07", "\u202e", "\U0001f600", '"', "\\"]),
     ),
     max_size=40,
