@@ -110,9 +110,9 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
                 return Load(server.base_url, server.device_key, batch, args.connections, seconds)
 
             warm = run_load(load(args.warmup), args.loadgen)
-            before = CpuSample.take(server.process.pid, server.database_url)
+            before = CpuSample.take(server.pid, server.database_url)
             outcome = run_load(load(args.seconds), args.loadgen)
-            cores = CpuSample.take(server.process.pid, server.database_url).cores_since(before)
+            cores = CpuSample.take(server.pid, server.database_url).cores_since(before)
             stored_so_far += warm.stored + outcome.stored
             unanswered_so_far += (warm.unanswered + outcome.unanswered) * (batch or 1)
             rate = outcome.answers_per_second(batch or 1)

@@ -30,11 +30,20 @@ hypothesis_settings.load_profile("kaiku")
 DB_FIXTURES = {"database_url", "settings", "app", "client", "seeded", "run", "live_kiosk"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that touch the database run once per backend (the ``db`` marker)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that touch the database run once per backend (the ``db`` marker).
+
+    Tests about PostgreSQL itself (``postgresql_only``) are deselected, not skipped, in
+    the SQLite pass: they run in the PostgreSQL pass of the same test command.
+    """
     for item in items:
         if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+    if backend() == "sqlite":
+        deselected = [item for item in items if item.get_closest_marker("postgresql_only")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item not in deselected]
 
 
 def pytest_report_header() -> str:

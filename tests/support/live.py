@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -39,7 +41,58 @@ class LiveKaiku:
     base_url: str
     database_url: str
     seeded: Seeded
-    process: subprocess.Popen[bytes]
+    environ: Mapping[str, str]
+    port: int
+    workers: int = 1
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "server is not running"
+        return self.process.pid
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            cwd=ROOT,
+            env=dict(self.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        _wait_ready(self.base_url, self.process)
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM to the whole process group, then SIGKILL if stuck)."""
+        if self.process is None:
+            return
+        _signal_group(self.process, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.process, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL every process of the server at once, as a crash or OOM kill would."""
+        assert self.process is not None
+        _signal_group(self.process, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
 
     @property
     def kiosk_code(self) -> str:
@@ -86,10 +139,17 @@ class LiveKaiku:
 
 @contextmanager
 def live_kaiku(
-    backend: str, env: Mapping[str, str] | None = None, workers: int = 1
+    backend: str,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    database_url: str | None = None,
 ) -> Iterator[LiveKaiku]:
-    """Start Kaiku on a free port against a fresh, seeded database; stop and drop after."""
-    url = create_database(backend)
+    """Start Kaiku on a free port against a fresh, seeded database; stop and drop after.
+
+    With ``database_url`` the given (migrated, empty) database is seeded and used instead,
+    and left in place afterwards.
+    """
+    url = database_url or create_database(backend)
     seeded = _seed(url)
     port = free_port()
     environ = {
@@ -102,35 +162,19 @@ def live_kaiku(
         "KAIKU_PUBLIC_URL": f"http://127.0.0.1:{port}",
         **(env or {}),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    live = LiveKaiku(f"http://127.0.0.1:{port}", url, seeded, environ, port, workers)
     try:
-        _wait_ready(base, process)
-        yield LiveKaiku(base, url, seeded, process)
+        live.start()
+        yield live
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stderr:
-            process.stderr.close()
-        drop_database(url)
+        live.stop()
+        if database_url is None:
+            drop_database(url)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def _seed(url: str) -> Seeded:
