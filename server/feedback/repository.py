@@ -85,18 +85,15 @@ async def latest_kiosk_answer(
     conn: AsyncConnection, kiosk_id: int, start: dt.datetime, end: dt.datetime
 ) -> dt.datetime | None:
     """The latest stored answer time of a kiosk in [start, end] (one index probe)."""
-    value = await conn.scalar(
+    # max() keeps the column's type, so the UTC conversion applies on both backends.
+    latest: dt.datetime | None = await conn.scalar(
         select(func.max(responses.c.answered_at)).where(
             responses.c.kiosk_id == kiosk_id,
             responses.c.answered_at >= start,
             responses.c.answered_at <= end,
         )
     )
-    if isinstance(value, str):  # SQLite returns max() of a datetime column as text
-        value = dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value
+    return latest
 
 
 async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey, int]) -> None:
