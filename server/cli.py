@@ -16,11 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import audit
-from server.auth import audit
 from server.auth.keys import create_key, revoke_key
 from server.auth.models import ApiKey
 from server.auth.roles import Role
-from server.auth.users import UserError, create_user
 from server.auth.users import UserError, create_user
 from server.catalog.importer import CatalogError, import_catalog, parse_catalog
 from server.catalog.models import Kiosk
@@ -163,64 +161,6 @@ async def _pairing_code(session: AsyncSession, kiosk_code: str, minutes: int) ->
     if kiosk is None:
         raise click.ClickException(f"no kiosk {kiosk_code!r}; import a catalog first")
     return await create_pairing_code(session, kiosk, minutes)
-
-
-@main.group()
-def users() -> None:
-    """Staff accounts for the web pages."""
-
-
-@users.command("add")
-@click.argument("username")
-@click.option(
-    "--role",
-    "roles",
-    type=click.Choice([Role.ADMIN.value, Role.MANAGER.value, Role.ORGANISER.value]),
-    multiple=True,
-    required=True,
-    help="repeat for several roles",
-)
-@click.option("--display-name", default="", help="shown on pages (default: the username)")
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
-def users_add(
-    username: str, roles: tuple[str, ...], display_name: str, password_stdin: bool
-) -> None:
-    """Create a staff user; the password is asked twice (or read from stdin)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-
-    async def add(session: AsyncSession) -> int:
-        try:
-            user = await create_user(session, username, password, map(Role, roles), display_name)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
-        await audit.record(session, "cli", "user.add", f"user:{user.id}", {"roles": sorted(roles)})
-        return user.id
-
-    user_id = _run(add)
-    click.echo(f"user {user_id} {username} ({', '.join(sorted(roles))}) added")
-
-
-@main.command()
-@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
-def backup(destination: Path) -> None:
-    """Write a consistent backup of the configured database to DESTINATION."""
-    from server.backup import backup_postgresql, backup_sqlite
-
-    settings = _settings()
-    try:
-        sqlite_path = settings.sqlite_path()
-        if sqlite_path is not None:
-            backup_sqlite(sqlite_path, destination)
-        else:
-            backup_postgresql(settings.database_url, destination)
-    except FileExistsError as exc:
-        raise click.ClickException(str(exc)) from None
-    except subprocess.CalledProcessError as exc:
-        raise click.ClickException(f"pg_dump failed: {exc.stderr.decode()[-500:]}") from None
-    click.echo(f"backup written to {destination}")
 
 
 @main.group()

@@ -46,8 +46,6 @@ class Settings:
     pairing_code_minutes: int = 15
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -155,8 +153,6 @@ SETTINGS_HELP: dict[str, str] = {
     "kiosk_inactivity_seconds": "kiosk returns to start after this much inactivity",
     "kiosk_thank_you_seconds": "how long the kiosk shows the thank-you screen",
     "pairing_code_minutes": "lifetime of a kiosk pairing code",
-    "session_idle_minutes": "a staff session ends after this long without a request",
-    "session_absolute_hours": "a staff session ends this long after sign-in, however active",
     "session_idle_minutes": "a staff session ends after this long without a request",
     "session_absolute_hours": "a staff session ends this long after sign-in, however active",
 }
