@@ -19,6 +19,8 @@ from server.admin.kiosks import AdminKiosksController
 from server.auth.controllers import StaffAuthController
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem
+from server.feedback.answer_pages import AnswerPageController
+from server.feedback.contacts import ContactsController, SmsReceiptsController
 from server.feedback.controllers import KioskDeviceController, ResponsesController
 from server.feedback.overview_page import OverviewPageController
 from server.feedback.pages import KioskPageController
@@ -65,9 +67,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.auto_migrate or settings.is_sqlite:
             await upgrade(engine)
+        services.outbox.start()
         try:
             yield
         finally:
+            await services.outbox.stop()
+            await services.sms_gateway.aclose()
             await engine.dispose()
 
     app = Litestar(
@@ -76,6 +81,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponsesController,
             KioskDeviceController,
             KioskPageController,
+            ContactsController,
+            SmsReceiptsController,
+            AnswerPageController,
             StatsController,
             OverviewPageController,
             StaffAuthController,

@@ -23,6 +23,7 @@ from server.auth.users import UserError, create_user
 from server.catalog.importer import CatalogError, import_catalog, parse_catalog
 from server.catalog.models import Kiosk
 from server.database import create_engine
+from server.feedback.invitations import demo_link
 from server.feedback.kiosks import create_pairing_code, kiosk_by_code
 from server.migrations_runner import upgrade
 from server.settings import Settings, SettingsError
@@ -259,6 +260,7 @@ def _prepare_demo(settings: Settings) -> None:
         return kiosk.code, code, integration.secret
 
     kiosk_code, pair_code, integration_key = _run(setup)
+    sms_link = asyncio.run(demo_link(settings))
     base = settings.public_url
     click.echo(
         "\n".join(
@@ -266,6 +268,7 @@ def _prepare_demo(settings: Settings) -> None:
                 "",
                 "Kaiku demo is starting. Open:",
                 f"  Kiosk (tablet):   {base}/k/{kiosk_code}?pair={pair_code}",
+                f"  SMS answer page:  {sms_link or '(only with KAIKU_SMS_GATEWAY=console)'}",
                 f"  Metrics:          {base}/metrics",
                 f"  API docs:         {base}/schema/swagger",
                 f"  Health:           {base}/readyz",

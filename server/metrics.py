@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.catalog.lookup import CatalogCache
 from server.catalog.models import Kiosk
 from server.feedback import repository
+from server.feedback.invitations import invitation_counts
+from server.messaging.outbox import pending_count
 from server.privacy.suppression import quantize
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -39,6 +41,8 @@ class Snapshot:
     taken_at: float
     responses: dict[tuple[str, str, str, str, str, str], int] = field(default_factory=dict)
     kiosks: list[tuple[str, str, float | None, int]] = field(default_factory=list)
+    invitations: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
+    sms_pending: int = 0
 
 
 class MetricsSnapshot:
@@ -93,8 +97,14 @@ class MetricsSnapshot:
                 )
                 for k in kiosk_rows
             ]
+            invitations = {
+                (c.unit, c.path, c.step, c.contact_mode, state): quantize(count, self._step)
+                for c in await invitation_counts(conn, catalog)
+                for state, count in c.counts.items()
+            }
+            sms_pending = await pending_count(conn)
         published = {key: quantize(count, self._step) for key, count in responses.items()}
-        return Snapshot(time.time(), published, kiosks)
+        return Snapshot(time.time(), published, kiosks, invitations, sms_pending)
 
 
 class BusinessCollector(Collector):
@@ -130,6 +140,23 @@ class BusinessCollector(Collector):
             pending.add_metric([unit, kiosk], outbox)
         yield last_seen
         yield pending
+        invitations = CounterMetricFamily(
+            "kaiku_invitations",
+            "SMS invitations that reached each state (scheduled, skipped, sent, delivered, "
+            "failed, answered); response rate = answered / sent. Advances in steps of the "
+            "small-cell threshold.",
+            labels=["unit", "path", "step", "contact_mode", "state"],
+        )
+        for inv_labels, count in sorted(snap.invitations.items()):
+            invitations.add_metric(list(inv_labels), count)
+        yield invitations
+        # Exact, not stepped: operators alert on a stuck outbox, and a queue length says
+        # nothing about any one client's answer.
+        yield GaugeMetricFamily(
+            "kaiku_sms_outbox_pending",
+            "SMS messages queued or being sent.",
+            value=snap.sms_pending,
+        )
         yield GaugeMetricFamily(
             "kaiku_rollup_snapshot_timestamp_seconds",
             "When the business metrics were last read from the database (Unix time).",

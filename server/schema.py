@@ -3,6 +3,15 @@
 from server.auth import models as auth_models
 from server.catalog import models as catalog_models
 from server.database import Base
+from server.feedback import invitation_models
 from server.feedback import models as feedback_models
+from server.messaging import models as messaging_models
 
-__all__ = ["Base", "auth_models", "catalog_models", "feedback_models"]
+__all__ = [
+    "Base",
+    "auth_models",
+    "catalog_models",
+    "feedback_models",
+    "invitation_models",
+    "messaging_models",
+]

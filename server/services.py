@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from server.auth.keys import KeyVerifier
 from server.catalog.lookup import CatalogCache
 from server.feedback.ingest import IngestService
+from server.feedback.invitations import InvitationService
+from server.messaging.outbox import OutboxWorker, gateway_from_settings
+from server.messaging.sms import SmsGateway
 from server.metrics import BusinessCollector, HttpMetrics, MetricsSnapshot
 from server.settings import Settings
 
@@ -24,6 +27,9 @@ class Services:
     metrics_snapshot: MetricsSnapshot
     business_metrics: BusinessCollector
     http_metrics: HttpMetrics
+    invitations: InvitationService
+    sms_gateway: SmsGateway
+    outbox: OutboxWorker
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
@@ -31,15 +37,25 @@ class Services:
         snapshot = MetricsSnapshot(
             engine, catalog, settings.metrics_refresh_seconds, settings.suppression_threshold
         )
+        ingest = IngestService(engine, catalog, settings)
+        gateway = gateway_from_settings(settings)
         return cls(
             settings=settings,
             engine=engine,
             catalog=catalog,
             keys=KeyVerifier(engine, ttl=settings.auth_cache_seconds),
-            ingest=IngestService(engine, catalog, settings),
+            ingest=ingest,
             metrics_snapshot=snapshot,
             business_metrics=BusinessCollector(snapshot),
             http_metrics=HttpMetrics(),
+            invitations=InvitationService(engine, catalog, settings, ingest),
+            sms_gateway=gateway,
+            outbox=OutboxWorker(
+                engine,
+                gateway,
+                max_attempts=settings.sms_max_attempts,
+                poll_seconds=settings.outbox_poll_seconds,
+            ),
         )
 
     def session(self) -> AsyncSession:

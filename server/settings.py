@@ -46,6 +46,18 @@ class Settings:
     pairing_code_minutes: int = 15
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    sms_gateway: str = "console"
+    sms_46elks_username: str = ""
+    sms_46elks_password: str = ""
+    sms_46elks_sender: str = ""
+    sms_46elks_base_url: str = "https://api.46elks.com/a1"
+    sms_delay_minutes: int = 30
+    sms_window_start_hour: int = 9
+    sms_window_end_hour: int = 20
+    sms_quarantine_days: int = 7
+    invitation_ttl_days: int = 7
+    sms_max_attempts: int = 8
+    outbox_poll_seconds: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -90,6 +102,7 @@ class Settings:
         for name in ("db_pool_size", "max_comment_chars", "pairing_code_minutes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"KAIKU_{name.upper()} must be a positive number")
+        self._validate_sms()
         if self.is_production:
             if self.secret_key.lower() in _WEAK_SECRETS or len(self.secret_key) < 32:
                 raise SettingsError(
@@ -104,6 +117,28 @@ class Settings:
                     "production uses PostgreSQL; set KAIKU_ALLOW_SQLITE_IN_PRODUCTION=true to "
                     "run on SQLite deliberately"
                 )
+
+    def _validate_sms(self) -> None:
+        if self.sms_gateway not in ("console", "46elks"):
+            raise SettingsError("KAIKU_SMS_GATEWAY must be console or 46elks")
+        if self.sms_gateway == "46elks" and not (
+            self.sms_46elks_username and self.sms_46elks_password and self.sms_46elks_sender
+        ):
+            raise SettingsError(
+                "KAIKU_SMS_GATEWAY=46elks needs KAIKU_SMS_46ELKS_USERNAME, "
+                "KAIKU_SMS_46ELKS_PASSWORD and KAIKU_SMS_46ELKS_SENDER"
+            )
+        if not 0 <= self.sms_window_start_hour < self.sms_window_end_hour <= 24:
+            raise SettingsError(
+                "KAIKU_SMS_WINDOW_START_HOUR must be before KAIKU_SMS_WINDOW_END_HOUR (0-24)"
+            )
+        if self.sms_delay_minutes < 0 or self.sms_quarantine_days < 0:
+            raise SettingsError("KAIKU_SMS_DELAY_MINUTES and KAIKU_SMS_QUARANTINE_DAYS must be ≥ 0")
+        for name in ("invitation_ttl_days", "sms_max_attempts"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"KAIKU_{name.upper()} must be a positive number")
+        if self.outbox_poll_seconds <= 0:
+            raise SettingsError("KAIKU_OUTBOX_POLL_SECONDS must be positive")
 
     @property
     def effective_secret_key(self) -> str:
@@ -155,4 +190,16 @@ SETTINGS_HELP: dict[str, str] = {
     "pairing_code_minutes": "lifetime of a kiosk pairing code",
     "session_idle_minutes": "a staff session ends after this long without a request",
     "session_absolute_hours": "a staff session ends this long after sign-in, however active",
+    "sms_gateway": "console (development: logs the text and link) or 46elks",
+    "sms_46elks_username": "46elks API username",
+    "sms_46elks_password": "46elks API password",
+    "sms_46elks_sender": "46elks sender: E.164 number or 3-11 letters and digits",
+    "sms_46elks_base_url": "46elks API base URL (tests point it at a loopback fake)",
+    "sms_delay_minutes": "an invitation is sent at least this long after the contact ended",
+    "sms_window_start_hour": "texts are sent from this hour (Europe/Helsinki) …",
+    "sms_window_end_hour": "… until this hour (exclusive, 1-24)",
+    "sms_quarantine_days": "one invitation per phone number per this many days",
+    "invitation_ttl_days": "an answer link works for this many days after sending",
+    "sms_max_attempts": "give up on a text after this many tries (exponential backoff)",
+    "outbox_poll_seconds": "how often the SMS outbox worker looks for due messages",
 }
