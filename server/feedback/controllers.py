@@ -52,7 +52,7 @@ class ResponsesController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[ResponseIn], services: ServicesDep
     ) -> Response[ResponseOut]:
         origin = await kiosk_origin(request, services)
-        [result] = await services.ingest.ingest(origin, [data])
+        result = await services.ingest.ingest_one(origin, data)
         if result.status == "rejected":
             conflict = result.reason == CONFLICT
             raise Problem(

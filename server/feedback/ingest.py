@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.catalog.lookup import CatalogCache, CatalogSnapshot
 from server.feedback import repository
+from server.feedback.coalesce import Coalescer
 from server.feedback.repository import RollupKey
 from server.feedback.scales import QUESTION, is_valid_rating
 from server.feedback.schemas import ItemResult, ResponseIn
@@ -98,6 +99,13 @@ class IngestService:
         self._engine = engine
         self._catalog = catalog
         self._settings = settings
+        self._singles: Coalescer[Origin, ResponseIn, ItemResult] = Coalescer(
+            self.ingest, max_items=settings.max_batch_items
+        )
+
+    async def ingest_one(self, origin: Origin, item: ResponseIn) -> ItemResult:
+        """Store one answer; concurrent calls for the same origin share a transaction."""
+        return await self._singles.submit(origin, item)
 
     async def ingest(self, origin: Origin, items: Sequence[ResponseIn]) -> list[ItemResult]:
         """Validate, store new items, count duplicates; one result per item, in order."""
@@ -193,7 +201,10 @@ class IngestService:
             received_at=now,
         )
 
-    async def _store(self, origin: Origin, rows: list[NewResponse]) -> dict[uuid.UUID, ItemResult]:
+    async def _store(
+        self, origin: Origin, rows: list[NewResponse]
+    ) -> tuple[dict[uuid.UUID, ItemResult], dict[uuid.UUID, str]]:
+        """Insert new rows; return each row's result and the fingerprint stored per id."""
         # Sorted by id: concurrent batches with overlapping ids lock in the same order.
         rows.sort(key=lambda row: str(row.id))
         async with self._engine.begin() as conn:
