@@ -3,7 +3,7 @@ are (API key now, staff session or OpenID Connect later) is resolved in one plac
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
@@ -18,8 +18,9 @@ PRINCIPAL_KEY = "kaiku_principal"
 
 async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     """Authenticate the request once; the result is kept in the ASGI scope."""
-    if PRINCIPAL_KEY in connection.scope:
-        return connection.scope[PRINCIPAL_KEY]  # type: ignore[no-any-return]
+    scope = cast("dict[str, Any]", connection.scope)
+    if PRINCIPAL_KEY in scope:
+        return cast("Principal | None", scope[PRINCIPAL_KEY])
     principal: Principal | None = None
     header = connection.headers.get("authorization", "")
     if header:
@@ -50,7 +51,7 @@ async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> P
     elif cookie := connection.cookies.get(SESSION_COOKIE):
         services = connection.app.state.services
         principal = await principal_for_token(services.engine, services.settings, cookie)
-    connection.scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
+    scope[PRINCIPAL_KEY] = principal
     return principal
 
 
@@ -70,9 +71,7 @@ def requires(*roles: Role) -> Guard:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         if not principal.roles & allowed:
-            raise Problem(
-                403, "forbidden", "Your credentials do not allow this operation."
-            )
+            raise Problem(403, "forbidden", "Your credentials do not allow this operation.")
 
     guard.__name__ = f"requires_{'_'.join(sorted(r.value for r in allowed))}"
     return guard

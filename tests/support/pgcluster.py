@@ -6,6 +6,7 @@ test; they get their own cluster on a free port, run as the ``postgres`` user.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -32,7 +33,7 @@ def _as_postgres(*args: str) -> subprocess.CompletedProcess[bytes]:
     command = list(args)
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
-    return subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
+    return subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
 @dataclass
@@ -78,8 +79,6 @@ def private_cluster() -> Iterator[Cluster]:
     try:
         yield cluster
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             cluster.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(root, ignore_errors=True)
