@@ -106,5 +106,5 @@ class OverviewPageController(Controller):
 
     @get("/", operation_id="overviewPage")
     async def overview(self, services: ServicesDep, stats: StatsQueryDep) -> Response[str]:
-        table = await load_table(services, stats, ["path_id"], lambda r: r[0])
+        table = await load_table(services, stats, ["path_id"])
         return Response(render_overview(table), media_type="text/html; charset=utf-8")

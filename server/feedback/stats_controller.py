@@ -231,7 +231,7 @@ class StatsController(Controller):
         group_by: FromQuery[GroupBy | None] = None,
     ) -> st.Table | Response[str]:
         dims = [COLUMN[group_by]] if group_by else []
-        table = await load_table(services, stats, dims, lambda r: dims and r[0])
+        table = await load_table(services, stats, dims)
         return reply(table, stats, "summary")
 
     @get("/trend", operation_id="statsTrend", summary="Counts and shares per local period")
@@ -241,23 +241,14 @@ class StatsController(Controller):
         stats: StatsQueryDep,
         interval: FromQuery[st.Interval] = "month",
     ) -> st.Table | Response[str]:
-        table = await load_table(
-            services, stats, [], lambda r: st.period_of(r.bucket, interval).isoformat(), True
-        )
+        table = await load_table(services, stats, [], interval)
         return reply(table, stats, f"trend-{interval}")
 
     @get("/patterns", operation_id="statsPatterns", summary="Hour-of-day or weekday pattern")
     async def patterns(
         self, services: ServicesDep, stats: StatsQueryDep, pattern: FromQuery[Pattern] = "hour"
     ) -> st.Table | Response[str]:
-        index = 0 if pattern == "hour" else 1
-        table = await load_table(
-            services,
-            stats,
-            [],
-            lambda r: f"{st.hour_and_weekday(r.bucket)[index]:02d}",
-            True,
-        )
+        table = await load_table(services, stats, [], "hour" if pattern == "hour" else "weekday")
         return reply(table, stats, f"pattern-{pattern}")
 
     @get("/compare", operation_id="statsCompare", summary="Channel or contact mode compared")
@@ -267,7 +258,7 @@ class StatsController(Controller):
         stats: StatsQueryDep,
         by: FromQuery[Literal["channel", "contact_mode"]] = "contact_mode",
     ) -> ComparisonTable | Response[str]:
-        table = await load_table(services, stats, [COLUMN[by]], lambda r: r[0])
+        table = await load_table(services, stats, [COLUMN[by]])
         comparisons, skipped = compare_groups(table)
         if stats.format == "csv":
             return csv_response(table_csv(table, by), f"compare-{by}")
@@ -305,23 +296,23 @@ class StatsController(Controller):
 
 async def load_table(
     services: ServicesDep,
-    stats: StatsQueryDep,
+    stats: StatsQuery,
     dims: Sequence[q.Dimension],
-    group_of: Any,
-    hourly: bool = False,
+    period: q.Period | None = None,
 ) -> st.Table:
-    """Sum roll-ups, label groups, and build the suppressed table."""
+    """Sum roll-ups by one dimension or one local period, and build the suppressed table."""
     async with services.engine.connect() as conn:
-        rows = await q.grouped_counts(conn, stats.filter, dims, hourly=hourly)
+        rows = await q.grouped_counts(conn, stats.filter, dims, period=period)
     cells: dict[tuple[str, str], int] = defaultdict(int)
     questions = set()
     for row in rows:
-        group = group_of(row)
-        key = group_label(dims[0], group, stats.catalog) if dims else str(group or "")
+        key = (
+            group_label(dims[0], row[0], stats.catalog) if dims else (row.period if period else "")
+        )
         cells[(key, row.option)] += int(row.count)
         questions.add(row.question)
     return st.build_table(
-        cells, st.options_for(questions), stats.threshold, grouped=bool(dims) or hourly
+        cells, st.options_for(questions), stats.threshold, grouped=bool(dims) or bool(period)
     )
 
 

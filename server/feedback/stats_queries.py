@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.feedback.models import ResponseRollup
 
 rollups = ResponseRollup.__table__
 Dimension = Literal["unit_id", "path_id", "step_id", "channel", "contact_mode"]
+Period = Literal["day", "week", "month", "hour", "weekday"]
+ZONE = "Europe/Helsinki"
+#: Years whose EU summer-time bounds SQLite's local-time expression knows (it has no zones).
+DST_YEARS = range(2000, 2061)
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,17 @@ async def grouped_counts(
     where: StatsFilter,
     by: Sequence[Dimension] = (),
     *,
-    hourly: bool = False,
+    period: Period | None = None,
 ) -> list[Any]:
-    """Sum of answers per (``by``…, [bucket], question, option) over the filtered rows.
+    """Sum of answers per (``by``…, [period], question, option) over the filtered rows.
 
-    Rows are named tuples with the ``by`` columns, ``bucket`` when ``hourly``, then
-    ``question``, ``option`` and ``count``.
+    Rows are named tuples with the ``by`` columns, ``period`` (a local-time label, see
+    :func:`local_period`) when asked, then ``question``, ``option`` and ``count``.
+    Grouping by local period happens in SQL so replies carry periods, not hours.
     """
-    columns = [rollups.c[name] for name in by]
-    if hourly:
-        columns.append(rollups.c.bucket)
+    columns: list[Any] = [rollups.c[name] for name in by]
+    if period is not None:
+        columns.append(local_period(conn.dialect.name, period).label("period"))
     columns += [rollups.c.question, rollups.c.option]
     stmt = (
         select(*columns, func.sum(rollups.c.count).label("count"))
@@ -76,3 +81,50 @@ async def grouped_counts(
         .group_by(*columns)
     )
     return list(await conn.execute(stmt))
+
+
+def local_period(dialect: str, period: Period) -> ColumnElement[str]:
+    """Helsinki-time label of a UTC hour bucket: ISO date of the day, the week's Monday or
+    the month's first day; two-digit hour; ISO weekday "1" (Monday) … "7"."""
+    bucket = rollups.c.bucket
+    if dialect == "postgresql":
+        local = func.timezone(ZONE, bucket)
+        formats = {
+            "day": func.to_char(local, "YYYY-MM-DD"),
+            "week": func.to_char(func.date_trunc("week", local), "YYYY-MM-DD"),
+            "month": func.to_char(local, "YYYY-MM-01"),
+            "hour": func.to_char(local, "HH24"),
+            "weekday": func.to_char(local, "ID"),
+        }
+        return formats[period]
+    shift = _sqlite_offset()
+    formats = {
+        "day": func.date(bucket, shift),
+        "week": func.date(bucket, shift, "weekday 0", "-6 days"),
+        "month": func.strftime("%Y-%m-01", bucket, shift),
+        "hour": func.strftime("%H", bucket, shift),
+        # %w counts from Sunday = 0; make it ISO (Sunday = 7).
+        "weekday": func.replace(func.strftime("%w", bucket, shift), "0", "7"),
+    }
+    return formats[period]
+
+
+def _sqlite_offset() -> ColumnElement[str]:
+    """'+3 hours' inside EU summer time (last Sunday of March to last Sunday of October,
+    01:00 UTC), else '+2 hours': Helsinki's UTC offset, spelled as a SQLite date modifier."""
+    summer = [
+        (
+            and_(
+                rollups.c.bucket >= _last_sunday(year, 3), rollups.c.bucket < _last_sunday(year, 10)
+            ),
+            "+3 hours",
+        )
+        for year in DST_YEARS
+    ]
+    return case(*summer, else_=literal("+2 hours"))
+
+
+def _last_sunday(year: int, month: int) -> dt.datetime:
+    last = dt.date(year, month, 31)
+    day = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+    return dt.datetime(day.year, day.month, day.day, 1, tzinfo=dt.UTC)
