@@ -221,7 +221,7 @@ def cached_client(settings: Settings, seeded: Seeded) -> Iterator[TestClient[Lit
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

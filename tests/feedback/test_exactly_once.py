@@ -187,7 +187,7 @@ def cached_client(settings: Settings, seeded: Seeded) -> Iterator[TestClient[Lit
 
 
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
