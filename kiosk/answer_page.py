@@ -38,6 +38,10 @@ NOTICES: dict[str, tuple[str, str]] = {
         N_("You will not get feedback messages"),
         N_("We will not send feedback requests to your number any more."),
     ),
+    "answered_today": (
+        N_("You have already answered today"),
+        N_("Thank you! You can give feedback on this service again tomorrow."),
+    ),
 }
 
 
@@ -52,8 +56,10 @@ class AnswerPage:
     comments: bool
     nonce: str
     action: str
-    opt_out: str
+    opt_out: str | None = None
     error: bool = False
+    nonce_field: str = "nonce"
+    answer_id: str | None = None
 
 
 def _document(lang: str, title: str, organisation: Mapping[str, str], body: h.Node) -> str:
@@ -112,8 +118,9 @@ def render_answer_page(page: AnswerPage, lang: str) -> str:
         c.heading(question, "q"),
         page.error and h.p(".error", role="alert")[_("Please choose an answer.")],
         h.form(method="post", action=page.action)[
-            h.input(type="hidden", name="nonce", value=page.nonce),
+            h.input(type="hidden", name=page.nonce_field, value=page.nonce),
             h.input(type="hidden", name="lang", value=lang),
+            page.answer_id and h.input(type="hidden", name="answer_id", value=page.answer_id),
             _choices(_, page.scale),
             page.reasons
             and h.fieldset(".reasons")[
@@ -142,7 +149,7 @@ def render_answer_page(page: AnswerPage, lang: str) -> str:
             ],
             h.button(".primary", type="submit")[_("Send")],
         ],
-        h.p(".hint")[h.a(href=page.opt_out)[_("Don't send me feedback requests")]],
+        page.opt_out and h.p(".hint")[h.a(href=page.opt_out)[_("Don't send me feedback requests")]],
     ]
     return _document(lang, _("Feedback"), page.organisation, body)
 

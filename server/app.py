@@ -24,6 +24,7 @@ from server.feedback.contacts import ContactsController, SmsReceiptsController
 from server.feedback.controllers import KioskDeviceController, ResponsesController
 from server.feedback.overview_page import OverviewPageController
 from server.feedback.pages import KioskPageController
+from server.feedback.qr import QrAnswerController, QrPosterController
 from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ContactsController,
             SmsReceiptsController,
             AnswerPageController,
+            QrAnswerController,
+            QrPosterController,
             StatsController,
             OverviewPageController,
             StaffAuthController,

@@ -27,7 +27,8 @@ HEADERS = {
 STATUS = {"stored": 200, "used": 409, "expired": 410, "unknown": 404, "opted_out": 200}
 
 
-def _html(body: str, status: int = 200) -> Response[str]:
+def html_page(body: str, status: int = 200) -> Response[str]:
+    """A client page: never cached, never referred onwards, no third-party resources."""
     return Response(
         body, status_code=status, media_type="text/html; charset=utf-8", headers=HEADERS
     )
@@ -76,8 +77,8 @@ class AnswerPageController(Controller):
         language = _lang(lang, view)
         if view is None or view.status != "open":
             kind = view.status if view else "unknown"
-            return _html(render_notice(kind, await self._org(services), language), STATUS[kind])
-        return _html(
+            return html_page(render_notice(kind, await self._org(services), language), STATUS[kind])
+        return html_page(
             render_answer_page(await self._page(services, token, view, language), language)
         )
 
@@ -90,10 +91,10 @@ class AnswerPageController(Controller):
         language = _lang(str(form.get("lang", "")), view)
         org = await self._org(services)
         if view is None:
-            return _html(render_notice("unknown", org, language), 404)
+            return html_page(render_notice("unknown", org, language), 404)
         key = services.settings.effective_secret_key
         if not tokens.nonce_ok(key, view.token_hash, str(form.get("nonce", ""))):
-            return _html(render_notice("unknown", org, language), 403)
+            return html_page(render_notice("unknown", org, language), 403)
         rating = str(form.get("rating", ""))
         answer = AnswerForm(
             rating=rating,
@@ -103,11 +104,11 @@ class AnswerPageController(Controller):
         status = await services.invitations.answer(token, answer, language) if rating else "invalid"
         if status == "invalid":
             if view.status != "open":
-                return _html(render_notice(view.status, org, language), STATUS[view.status])
+                return html_page(render_notice(view.status, org, language), STATUS[view.status])
             page = await self._page(services, token, view, language, error=True)
-            return _html(render_answer_page(page, language), 422)
+            return html_page(render_answer_page(page, language), 422)
         kind = "thanks" if status == "stored" else status
-        return _html(render_notice(kind, org, language), STATUS[status])
+        return html_page(render_notice(kind, org, language), STATUS[status])
 
     @get("/{token:str}/stop", operation_id="optOutPage")
     async def stop_page(
@@ -117,9 +118,9 @@ class AnswerPageController(Controller):
         language = _lang(lang, view)
         org = await self._org(services)
         if view is None:
-            return _html(render_notice("unknown", org, language), 404)
+            return html_page(render_notice("unknown", org, language), 404)
         nonce = tokens.form_nonce(services.settings.effective_secret_key, view.token_hash)
-        return _html(render_opt_out_page(org, f"/a/{token}/stop", nonce, language))
+        return html_page(render_opt_out_page(org, f"/a/{token}/stop", nonce, language))
 
     @post("/{token:str}/stop", operation_id="optOut", status_code=200)
     async def stop(
@@ -131,6 +132,6 @@ class AnswerPageController(Controller):
         org = await self._org(services)
         key = services.settings.effective_secret_key
         if view is None or not tokens.nonce_ok(key, view.token_hash, str(form.get("nonce", ""))):
-            return _html(render_notice("unknown", org, language), 404)
+            return html_page(render_notice("unknown", org, language), 404)
         await services.invitations.opt_out(token)
-        return _html(render_notice("opted_out", org, language))
+        return html_page(render_notice("opted_out", org, language))
