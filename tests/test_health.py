@@ -25,6 +25,13 @@ def unreachable() -> Iterator[TestClient[Litestar]]:
         yield client
 
 
+def test_the_app_starts_and_stops_cleanly_while_the_database_is_down() -> None:
+    """A load balancer restarts pods during outages; shutdown must not crash on the database."""
+    app = create_app(Settings(env="test", database_url=UNREACHABLE, auto_migrate=False))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+
+
 def test_healthz_answers_without_the_database(unreachable: TestClient[Litestar]) -> None:
     reply = unreachable.get("/healthz")
     assert reply.status_code == 200
