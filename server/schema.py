@@ -6,6 +6,7 @@ from server.database import Base
 from server.feedback import invitation_models
 from server.feedback import models as feedback_models
 from server.messaging import models as messaging_models
+from server.panels import models as panel_models
 
 __all__ = [
     "Base",
@@ -14,4 +15,5 @@ __all__ = [
     "feedback_models",
     "invitation_models",
     "messaging_models",
+    "panel_models",
 ]

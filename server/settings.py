@@ -58,6 +58,15 @@ class Settings:
     invitation_ttl_days: int = 7
     sms_max_attempts: int = 8
     outbox_poll_seconds: float = 5.0
+    panel_keys: str = ""
+    volunteer_retention_months: int = 24
+    panel_invites_per_year: int = 3
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "kaiku@localhost"
+    smtp_starttls: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -202,4 +211,14 @@ SETTINGS_HELP: dict[str, str] = {
     "invitation_ttl_days": "an answer link works for this many days after sending",
     "sms_max_attempts": "give up on a text after this many tries (exponential backoff)",
     "outbox_poll_seconds": "how often the SMS outbox worker looks for due messages",
+    "panel_keys": "comma-separated Fernet keys for volunteers' contact details, newest "
+    "first (empty: derived from the secret key; set your own in production)",
+    "volunteer_retention_months": "kaiku purge erases volunteers inactive this long",
+    "panel_invites_per_year": "a volunteer is invited to at most this many panels a year",
+    "smtp_host": "SMTP server for panel e-mail (empty: e-mail is logged, not sent)",
+    "smtp_port": "SMTP port",
+    "smtp_username": "SMTP user name (empty: no login)",
+    "smtp_password": "SMTP password",
+    "smtp_from": "sender address of panel e-mail",
+    "smtp_starttls": "upgrade the SMTP connection with STARTTLS",
 }
