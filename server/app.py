@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from kiosk.pages import STATIC_DIR
 from server.admin.kiosks import AdminKiosksController
+from server.auth.audit_pages import AuditPagesController
 from server.auth.controllers import StaffAuthController
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem
@@ -29,6 +30,8 @@ from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
 from server.migrations_runner import upgrade
+from server.ratelimit import RateLimited, RateLimiter, rate_limit_guard, rate_limited_response
+from server.security import security_headers
 from server.services import Services, ServicesDep
 from server.settings import Settings
 
@@ -69,9 +72,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.auto_migrate or settings.is_sqlite:
             await upgrade(engine)
         services.outbox.start()
+        services.scheduler.start()
         try:
             yield
         finally:
+            await services.scheduler.stop()
             await services.outbox.stop()
             await services.sms_gateway.aclose()
             await engine.dispose()
@@ -91,13 +96,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OverviewPageController,
             StaffAuthController,
             AdminKiosksController,
+            AuditPagesController,
             metrics,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited_response},
+        guards=[rate_limit_guard],
+        before_send=[security_headers(settings.public_url)],
         lifespan=[lifespan],
         middleware=[services.http_metrics.middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500),
@@ -112,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
     )
     app.state.services = services
+    app.state.rate_limiter = RateLimiter(engine)
     return app
 
 

@@ -1,5 +1,6 @@
 """Import every table module so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from server import jobs
 from server.auth import models as auth_models
 from server.catalog import models as catalog_models
 from server.database import Base
@@ -14,6 +15,7 @@ __all__ = [
     "catalog_models",
     "feedback_models",
     "invitation_models",
+    "jobs",
     "messaging_models",
     "panel_models",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from litestar.di import NamedDependency
@@ -11,6 +12,8 @@ from server.auth.keys import KeyVerifier
 from server.catalog.lookup import CatalogCache
 from server.feedback.ingest import IngestService
 from server.feedback.invitations import InvitationService
+from server.feedback.retention import purge_raw_responses
+from server.jobs import Job, Scheduler
 from server.messaging.outbox import OutboxWorker, gateway_from_settings
 from server.messaging.sms import SmsGateway
 from server.metrics import BusinessCollector, HttpMetrics, MetricsSnapshot
@@ -30,6 +33,7 @@ class Services:
     invitations: InvitationService
     sms_gateway: SmsGateway
     outbox: OutboxWorker
+    scheduler: Scheduler
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Services:
@@ -56,11 +60,22 @@ class Services:
                 max_attempts=settings.sms_max_attempts,
                 poll_seconds=settings.outbox_poll_seconds,
             ),
+            scheduler=Scheduler(engine, scheduled_jobs(settings), settings.jobs_poll_seconds),
         )
 
     def session(self) -> AsyncSession:
         """A new ORM session; ``expire_on_commit=False`` so results stay usable after commit."""
         return AsyncSession(self.engine, expire_on_commit=False)
+
+
+def scheduled_jobs(settings: Settings) -> list[Job]:
+    """Periodic work; each job runs once per period across all processes."""
+
+    async def purge_raw(engine: AsyncEngine) -> int:
+        now = dt.datetime.now(dt.UTC)
+        return await purge_raw_responses(engine, settings.raw_retention_months, now)
+
+    return [Job("raw-response-retention", dt.timedelta(days=1), purge_raw)]
 
 
 ServicesDep = NamedDependency[Services]

@@ -17,6 +17,16 @@ _WEAK_SECRETS = {"", "changeme", "secret", "dev", "development", "kaiku"}
 _SUPPORTED_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
+_RATE_LIMITS = (
+    "rate_limit_kiosk_per_minute",
+    "rate_limit_integration_per_minute",
+    "rate_limit_answer_per_minute",
+    "rate_limit_qr_per_minute",
+    "rate_limit_sign_in_failures",
+    "rate_limit_sign_in_failures_total",
+)
+
+
 class SettingsError(ValueError):
     """A setting has a value Kaiku cannot run with; the message names the variable."""
 
@@ -67,6 +77,15 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "kaiku@localhost"
     smtp_starttls: bool = True
+    raw_retention_months: int = 0
+    jobs_poll_seconds: float = 60.0
+    rate_limit_kiosk_per_minute: int = 600
+    rate_limit_integration_per_minute: int = 1200
+    rate_limit_answer_per_minute: int = 10
+    rate_limit_qr_per_minute: int = 120
+    rate_limit_sign_in_failures: int = 10
+    rate_limit_sign_in_failures_total: int = 200
+    rate_limit_sign_in_window_minutes: int = 15
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -104,6 +123,11 @@ class Settings:
             )
         if self.env not in ("development", "production", "test"):
             raise SettingsError("KAIKU_ENV must be development, production or test")
+        if 0 < self.raw_retention_months < 14:
+            raise SettingsError(
+                "KAIKU_RAW_RETENTION_MONTHS must be 0 (keep) or at least 14: tablets may "
+                "resend answers for a year, and exactly-once needs the raw rows until then"
+            )
         if self.suppression_threshold < 3:
             raise SettingsError("KAIKU_SUPPRESSION_THRESHOLD must be at least 3")
         if not 1 <= self.max_batch_items <= 5000:
@@ -112,6 +136,11 @@ class Settings:
             if getattr(self, name) < 1:
                 raise SettingsError(f"KAIKU_{name.upper()} must be a positive number")
         self._validate_sms()
+        for name in _RATE_LIMITS:
+            if getattr(self, name) < 0:
+                raise SettingsError(f"KAIKU_{name.upper()} must be 0 (no limit) or more")
+        if self.rate_limit_sign_in_window_minutes < 1:
+            raise SettingsError("KAIKU_RATE_LIMIT_SIGN_IN_WINDOW_MINUTES must be positive")
         if self.is_production:
             if self.secret_key.lower() in _WEAK_SECRETS or len(self.secret_key) < 32:
                 raise SettingsError(
@@ -177,6 +206,9 @@ def _parse(name: str, raw: str, kind: type) -> Any:
 
 
 SETTINGS_HELP: dict[str, str] = {
+    "raw_retention_months": "delete raw responses older than this (0 = keep; at least 14); "
+    "roll-ups stay",
+    "jobs_poll_seconds": "how often each process looks for due scheduled jobs",
     "env": "development, production or test; production enforces the safety checks",
     "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://…",
     "secret_key": "HMAC/signing key; required (≥ 32 chars) in production",
@@ -221,4 +253,11 @@ SETTINGS_HELP: dict[str, str] = {
     "smtp_password": "SMTP password",
     "smtp_from": "sender address of panel e-mail",
     "smtp_starttls": "upgrade the SMTP connection with STARTTLS",
+    "rate_limit_kiosk_per_minute": "requests (batches) per minute per kiosk device key; 0 = off",
+    "rate_limit_integration_per_minute": "requests per minute per API key other than kiosks",
+    "rate_limit_answer_per_minute": "POSTs per minute per SMS answer link",
+    "rate_limit_qr_per_minute": "answer POSTs per minute per QR poster (unit and path)",
+    "rate_limit_sign_in_failures": "failed sign-ins per user name per window before 429",
+    "rate_limit_sign_in_failures_total": "failed sign-ins for all names per window before 429",
+    "rate_limit_sign_in_window_minutes": "the sign-in failure window",
 }

@@ -34,6 +34,7 @@ VALID_FOR_FIELD: dict[str, tuple[str, Any]] = {
     "database_url": (PRODUCTION["KAIKU_DATABASE_URL"],) * 2,
     "sms_gateway": ("console", "console"),
     "sms_window_end_hour": ("23", 23),
+    "raw_retention_months": ("24", 24),
 }
 INVALID_BY_TYPE = {bool: "maybe", int: "ten", float: "1,5"}
 

@@ -97,7 +97,12 @@ class OutboxWorker:
             except TimeoutError:
                 log.warning("outbox worker %s did not stop within %s s", self.name, grace)
             self._task = None
-        await self.release()
+        try:
+            await self.release()
+        except Exception as exc:  # the database may be down; claims expire by themselves
+            log.warning(
+                "outbox worker %s could not release its claims: %s", self.name, type(exc).__name__
+            )
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
