@@ -37,8 +37,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the SQLite pass: they run in the PostgreSQL pass of the same test command.
     """
     for item in items:
-        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if DB_FIXTURES & names:
             item.add_marker(pytest.mark.db)
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+    # Playwright's sync API keeps an event loop running in this thread for the rest of
+    # the session, which breaks asyncio.run() in later tests: browser tests go last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     if backend() == "sqlite":
         deselected = [item for item in items if item.get_closest_marker("postgresql_only")]
         if deselected:
