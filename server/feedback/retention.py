@@ -22,12 +22,16 @@ def cutoff(now: dt.datetime, months: int) -> dt.datetime:
 
 
 async def purge_raw_responses(engine: AsyncEngine, months: int, now: dt.datetime) -> int:
-    """Delete raw responses answered before the retention cutoff; returns how many."""
+    """Delete raw responses received before the retention cutoff; returns how many.
+
+    ``received_at`` is indexed and never earlier than ``answered_at``, so a row received
+    before the cutoff was also answered before it: the daily delete is an index range.
+    """
     if months <= 0:
         return 0
     limit = cutoff(now, months)
     if now - limit < MIN_RETENTION:
         raise ValueError("raw retention shorter than the resend window would break exactly-once")
     async with engine.begin() as conn:
-        result = await conn.execute(delete(Response).where(Response.answered_at < limit))
+        result = await conn.execute(delete(Response).where(Response.received_at < limit))
         return int(result.rowcount)
