@@ -1,0 +1,181 @@
+"""Rate limits keyed on who is calling — device key, API key, answer link, poster, user name.
+
+Never on IP: a waiting room's tablets share one address. The counters live in the
+database (``rate_limits``: fixed one-minute windows), so every worker and replica
+sees the same count without another service to run; one atomic upsert
+(``INSERT … ON CONFLICT DO UPDATE SET hits = hits + 1 RETURNING hits``) counts and
+reads in a single statement. Sign-in failures are already in the audit log, so that
+limit counts them there (failures only; a correct password is never slowed down).
+A kiosk batch is one request however many answers it carries, so its limit costs one
+statement per batch, not per answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import htpy as h
+import msgspec
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.auth.guards import resolve_principal
+from server.auth.models import AuditEvent, RateLimitCounter
+from server.auth.roles import Role
+from server.database import upsert_insert
+from server.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, Problem, ProblemBody
+from server.settings import Settings
+
+WINDOW_SECONDS = 60
+CLEANUP_EVERY_SECONDS = 60.0
+SIGN_IN_PATH = "/staff/sign-in"
+
+
+class RateLimited(Exception):
+    """Too many requests for one key; ``retry_after`` is whole seconds until it may retry."""
+
+    def __init__(self, retry_after: int, what: str) -> None:
+        super().__init__(what)
+        self.retry_after = max(1, retry_after)
+        self.what = what
+
+
+@dataclass
+class RateLimiter:
+    """Fixed-window counters in the shared database."""
+
+    engine: AsyncEngine
+    clock: Callable[[], float] = time.time
+    _last_cleanup: float = 0.0
+
+    async def hit(self, key: str, limit: int) -> None:
+        """Count one request for ``key``; raise :class:`RateLimited` beyond ``limit``/minute."""
+        if limit <= 0:
+            return
+        now = self.clock()
+        window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        table = RateLimitCounter.__table__
+        stmt = (
+            upsert_insert(self.engine.dialect.name, table)
+            .values(key=key, window_start=window, hits=1)
+            .on_conflict_do_update(
+                index_elements=["key", "window_start"], set_={"hits": table.c.hits + 1}
+            )
+            .returning(table.c.hits)
+        )
+        async with self.engine.begin() as conn:
+            hits = int((await conn.execute(stmt)).scalar_one())
+            if now - self._last_cleanup > CLEANUP_EVERY_SECONDS:
+                self._last_cleanup = now
+                await conn.execute(
+                    delete(RateLimitCounter).where(RateLimitCounter.window_start < window)
+                )
+        if hits > limit:
+            raise RateLimited(int(window + WINDOW_SECONDS - now) + 1, key.split(":", 1)[0])
+
+    async def check_sign_in(self, settings: Settings, username: str) -> None:
+        """Refuse a sign-in after too many recent failures for this name, or overall."""
+        window = dt.timedelta(minutes=settings.rate_limit_sign_in_window_minutes)
+        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        subject = f"username:{username}"
+        stmt = select(
+            func.count(),
+            func.coalesce(func.sum(case((AuditEvent.subject == subject, 1), else_=0)), 0),
+            func.min(AuditEvent.at),
+        ).where(AuditEvent.action == "sign-in.failed", AuditEvent.at > now - window)
+        async with self.engine.connect() as conn:
+            total, mine, oldest = (await conn.execute(stmt)).one()
+        per_user = settings.rate_limit_sign_in_failures
+        overall = settings.rate_limit_sign_in_failures_total
+        if (per_user and mine >= per_user) or (overall and total >= overall):
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
+            raise RateLimited(int((oldest + window - now).total_seconds()) + 1, "sign-in")
+
+
+def token_key(kind: str, secret: str) -> str:
+    """A counter key for a secret (a link token): its hash, never the secret itself."""
+    return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:40]}"
+
+
+async def _key_limit(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> None:
+    try:
+        principal = await resolve_principal(connection)
+    except Problem:
+        return  # the route's own guard answers 401
+    if principal is None or principal.key_id is None:
+        return
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    if Role.KIOSK in principal.roles:
+        await limiter.hit(f"key:{principal.key_id}", settings.rate_limit_kiosk_per_minute)
+    else:
+        await limiter.hit(f"key:{principal.key_id}", settings.rate_limit_integration_per_minute)
+
+
+async def rate_limit_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """App-wide guard: picks the key for this request, if any, and counts it."""
+    if connection.scope.get("method") != "POST" and not connection.url.path.startswith("/api/"):
+        return
+    settings: Settings = connection.app.state.services.settings
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    path = connection.url.path
+    if path.startswith("/api/"):
+        if connection.headers.get("authorization"):
+            await _key_limit(connection, settings)
+    elif path.startswith("/a/"):
+        token = str(connection.path_params.get("token", ""))
+        await limiter.hit(token_key("answer", token), settings.rate_limit_answer_per_minute)
+    elif path.startswith("/q/"):
+        params = connection.path_params
+        key = f"qr:{str(params.get('unit', ''))[:40]}/{str(params.get('path', ''))[:40]}"
+        await limiter.hit(key, settings.rate_limit_qr_per_minute)
+    elif path.rstrip("/") == SIGN_IN_PATH:
+        form = await Request[Any, Any, Any](connection.scope, connection.receive).form()
+        await limiter.check_sign_in(settings, str(form.get("username", "")).strip()[:64])
+
+
+def _html(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return str(
+        h.html(lang="fi")[
+            h.head[
+                h.meta(charset="utf-8"),
+                h.meta(name="viewport", content="width=device-width, initial-scale=1"),
+                h.title["Hetki, kiitos – One moment, please"],
+            ],
+            h.body[
+                h.main[
+                    h.h1["Hetki, kiitos – One moment, please"],
+                    h.p[f"Liian monta yritystä. Yritä uudelleen {minutes} minuutin päästä."],
+                    h.p(lang="en")[f"Too many attempts. Please try again in {minutes} min."],
+                ]
+            ],
+        ]
+    )
+
+
+def rate_limited_response(request: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:
+    """429 with Retry-After: problem JSON for programs, a short page for people."""
+    headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
+    if not request.url.path.startswith("/api/"):
+        return Response(
+            _html(exc.retry_after), status_code=429, media_type="text/html", headers=headers
+        )
+    body = ProblemBody(
+        type=PROBLEM_BASE + "rate-limited",
+        title="Too many requests",
+        status=429,
+        detail=f"Too many requests ({exc.what}); retry after {exc.retry_after} s.",
+    )
+    return Response(
+        msgspec.json.encode(body), status_code=429, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )

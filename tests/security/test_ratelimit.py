@@ -1,0 +1,129 @@
+"""Rate limits per device key, API key, answer link, QR poster and sign-in name (in process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from server.auth.roles import Role
+from server.ratelimit import token_key
+from server.settings import Settings
+from tests.auth.helpers import add_user, sign_in
+from tests.feedback.helpers import answer, bearer
+from tests.security.helpers import NOW, client_with
+from tests.support.fixtures import seed
+
+WINDOW_LEFT = 60 - int(NOW % 60)
+
+
+def _assert_limited(reply: Any, html: bool = False) -> None:
+    assert reply.status_code == 429, reply.text
+    assert 1 <= int(reply.headers["retry-after"]) <= WINDOW_LEFT + 1
+    if html:
+        assert reply.headers["content-type"].startswith("text/html")
+        assert "try again" in reply.text
+    else:
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert reply.json()["type"] == "urn:kaiku:problem:rate-limited"
+
+
+def _seed(client: TestClient[Litestar]) -> Any:
+    async def run() -> Any:
+        async with client.app.state.services.session() as session:
+            return await seed(session)
+
+    return client.blocking_portal.call(run)
+
+
+def test_kiosk_limit_counts_batches_per_device_key(settings: Settings) -> None:
+    with client_with(settings, rate_limit_kiosk_per_minute=3) as client:
+        seeded = _seed(client)
+        batch = {"items": [answer() for _ in range(5)]}
+        url = "/api/v1/responses/batch"
+        for _ in range(3):
+            assert client.post(url, json=batch, headers=bearer(seeded.kiosk_key)).status_code == 200
+        _assert_limited(client.post(url, json=batch, headers=bearer(seeded.kiosk_key)))
+        # another key has its own budget
+        contact = client.post("/api/v1/contacts", json={}, headers=bearer(seeded.integration_key))
+        assert contact.status_code != 429
+
+
+def test_integration_limit_is_per_key_and_counts_unauthorised_tries_nowhere(
+    settings: Settings,
+) -> None:
+    with client_with(settings, rate_limit_integration_per_minute=2) as client:
+        seeded = _seed(client)
+        for _ in range(2):
+            reply = client.post("/api/v1/contacts", json={}, headers=bearer(seeded.integration_key))
+            assert reply.status_code not in (401, 403, 429)
+        _assert_limited(
+            client.post("/api/v1/contacts", json={}, headers=bearer(seeded.integration_key))
+        )
+        for _ in range(4):  # bad keys are refused by the guard, not counted or limited
+            reply = client.post("/api/v1/contacts", json={}, headers=bearer("nope"))
+            assert reply.status_code == 401
+        assert (
+            client.post(
+                "/api/v1/responses/batch", json={"items": []}, headers=bearer(seeded.kiosk_key)
+            )
+        ).status_code != 429
+
+
+def test_answer_link_limit_is_per_token_with_a_page_for_people(settings: Settings) -> None:
+    with client_with(settings, rate_limit_answer_per_minute=2) as client:
+        for _ in range(2):
+            assert client.post("/a/token-one", data={}).status_code != 429
+        _assert_limited(client.post("/a/token-one", data={}), html=True)
+        _assert_limited(client.post("/a/token-one/stop", data={}), html=True)
+        assert client.post("/a/token-two", data={}).status_code != 429
+        assert client.get("/a/token-one").status_code != 429  # reading the page is free
+
+
+def test_the_counter_key_never_holds_the_link_token() -> None:
+    key = token_key("answer", "SECRET-LINK-TOKEN")
+    assert "SECRET" not in key
+    assert key.startswith("answer:")
+    assert len(key) <= 120
+
+
+def test_qr_limit_is_per_poster_path(settings: Settings) -> None:
+    with client_with(settings, rate_limit_qr_per_minute=2) as client:
+        for _ in range(2):
+            assert client.post("/q/vaasa/toimeentulotuki", data={}).status_code != 429
+        _assert_limited(client.post("/q/vaasa/toimeentulotuki", data={}), html=True)
+        assert client.post("/q/vaasa/other-path", data={}).status_code != 429
+
+
+def test_sign_in_failures_limit_per_name_then_overall(settings: Settings) -> None:
+    with client_with(
+        settings, rate_limit_sign_in_failures=3, rate_limit_sign_in_failures_total=5
+    ) as client:
+        client.app.state.rate_limiter.clock = __import__("time").time  # audit times are real
+
+        def run(fn: Any) -> Any:
+            async def wrapped() -> Any:
+                async with client.app.state.services.session() as session:
+                    result = await fn(session)
+                    await session.commit()
+                    return result
+
+            return client.blocking_portal.call(wrapped)
+
+        add_user(run, "aino", Role.ADMIN)
+        add_user(run, "eino", Role.ADMIN)
+        for _ in range(3):
+            assert sign_in(client, "aino", "wrong password!").status_code == 200
+        limited = sign_in(client, "aino")  # even the right password waits now
+        assert limited.status_code == 429
+        assert 800 < int(limited.headers["retry-after"]) <= 901
+        assert sign_in(client, "eino").status_code == 303  # another name is unaffected
+        for _ in range(2):
+            assert sign_in(client, "someone", "wrong password!").status_code == 200
+        assert sign_in(client, "eino").status_code == 429  # five failures overall
+
+
+def test_zero_turns_a_limit_off(settings: Settings) -> None:
+    with client_with(settings, rate_limit_answer_per_minute=0) as client:
+        assert all(client.post("/a/t", data={}).status_code != 429 for _ in range(15))
