@@ -27,7 +27,7 @@ from server.catalog.lookup import CatalogSnapshot
 from server.errors import Problem
 from server.feedback import statistics as st
 from server.feedback import stats_queries as q
-from server.feedback.scales import CHANNELS, FFT_OPTIONS, NPS_OPTIONS
+from server.feedback.scales import CHANNELS, FFT_OPTIONS, NPS_OPTIONS, Channel, ContactMode
 from server.privacy.suppression import CountNode, suppress_flat, suppress_tree
 from server.services import ServicesDep
 
@@ -58,8 +58,8 @@ async def provide_query(
     unit: FromQuery[str | None] = None,
     path: FromQuery[str | None] = None,
     step: FromQuery[str | None] = None,
-    channel: FromQuery[str | None] = None,
-    contact_mode: FromQuery[str | None] = None,
+    channel: FromQuery[Channel | None] = None,
+    contact_mode: FromQuery[ContactMode | None] = None,
     from_: Annotated[dt.date | None, QueryParameter(name="from")] = None,
     to: FromQuery[dt.date | None] = None,
     include_misuse: FromQuery[bool] = False,

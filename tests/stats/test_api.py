@@ -183,6 +183,10 @@ def test_unknown_codes_are_clear_errors(client: Client, manager: dict[str, str])
         reply = client.get("/api/v1/stats/summary", params=params, headers=manager)
         assert reply.status_code == 400
         assert reply.json()["type"].endswith(code)
+    assert (
+        client.get("/api/v1/stats/summary", params={"channel": "fax"}, headers=manager).status_code
+        == 400
+    )
     ok = client.get(
         "/api/v1/stats/summary",
         params={"unit": UNIT, "path": FFT_PATH, "step": "hakemus"},
