@@ -203,3 +203,46 @@ def _business_lines(live: LiveKaiku) -> list[str]:
         for line in text.splitlines()
         if line.startswith(("kaiku_responses_total", "kaiku_kiosk_"))
     )
+
+
+def test_graceful_shutdown_finishes_in_flight_requests() -> None:
+    """SIGTERM while batches are being stored: each one is answered and fully stored."""
+    with live_kaiku(backend()) as live:
+        batches = [[answer() for _ in range(400)] for _ in range(4)]
+        replies: list[httpx.Response | Exception] = []
+
+        def send(items: list[dict[str, Any]], http: httpx.Client) -> None:
+            try:
+                replies.append(
+                    http.post(
+                        f"{live.base_url}/api/v1/responses/batch",
+                        json={"items": items},
+                        headers=bearer(live.device_key),
+                    )
+                )
+            except httpx.HTTPError as exc:
+                replies.append(exc)
+
+        clients = [httpx.Client(timeout=30) for _ in batches]
+        for http in clients:  # connections are open before the signal
+            assert http.get(f"{live.base_url}/healthz").status_code == 200
+        threads = [
+            threading.Thread(target=send, args=(items, http))
+            for items, http in zip(batches, clients, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.05)
+        live.stop()  # SIGTERM, then wait for the process to exit
+        for thread in threads:
+            thread.join()
+        for http in clients:
+            http.close()
+
+        live.start()
+        answered = [r for r in replies if isinstance(r, httpx.Response)]
+        assert answered, "no request was in flight"
+        assert all(r.status_code == 200 for r in answered)
+        stored = {str(i) for i in live._db(_all_ids)}
+        for reply in answered:
+            assert all(item["id"] in stored for item in reply.json()["results"])
