@@ -13,7 +13,7 @@ import htpy as h
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from server.auth import audit
 from server.auth.controllers import PAGE_EXCEPTION_HANDLERS, page, requires_page
@@ -57,7 +57,7 @@ async def _events(services: Services, action: str | None, limit: int | None) -> 
 
 async def _actions(services: Services) -> list[str]:
     async with services.session() as session:
-        found = await session.scalars(select(distinct(AuditEvent.action)))
+        found = await session.scalars(select(AuditEvent.action).distinct())
         return sorted(found)
 
 

@@ -1,0 +1,183 @@
+"""Every route, every caller: the answer must match this table, written out by hand.
+
+A route missing from the table (or a table entry with no route) fails the test, so a
+new endpoint cannot ship without someone deciding who may call it. "Access" means the
+guard let the request through: anything but 401/403 or a redirect to the sign-in form
+(bodies are minimal, so 400/404/422 still count as "let through"). Rate limits that
+minimal requests could trip are switched off here; they have tests of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from server.auth.roles import Role
+from server.settings import Settings
+from tests.auth.helpers import add_user, csrf_token, sign_in
+from tests.security.helpers import client_with
+from tests.support.fixtures import Seeded, seed
+
+NONE = "none"
+CALLERS = (*(r.value for r in Role), NONE)
+EVERYONE = frozenset(CALLERS)
+NOBODY: frozenset[str] = frozenset()
+STAFF = frozenset({"admin", "manager", "organiser"})
+MANAGERS = frozenset({"admin", "manager"})
+ORGANISERS = frozenset({"admin", "organiser"})
+ADMIN = frozenset({"admin"})
+KIOSK = frozenset({"kiosk"})
+INTEGRATION = frozenset({"integration"})
+METRICS = frozenset({"metrics"})
+METRICS_TOKEN = "matrix-metrics-token-" + "x" * 16
+
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    ("GET", "/metrics"): METRICS,  # KAIKU_METRICS_TOKEN is set in this test
+    ("GET", "/static/{file_path:path}"): EVERYONE,
+    ("GET", "/schema"): EVERYONE,
+    ("GET", "/schema/swagger"): EVERYONE,
+    ("GET", "/schema/openapi.json"): EVERYONE,
+    ("GET", "/schema/oauth2-redirect.html"): EVERYONE,
+    ("GET", "/schema/{path:str}"): EVERYONE,
+    # kiosk devices
+    ("POST", "/api/v1/responses"): KIOSK,
+    ("POST", "/api/v1/responses/batch"): KIOSK,
+    ("POST", "/api/v1/kiosks/heartbeat"): KIOSK,
+    ("POST", "/api/v1/kiosks/pair"): EVERYONE,  # the one-time pairing code is the credential
+    ("GET", "/k/{kiosk_code:str}"): EVERYONE,
+    ("GET", "/k/sw.js"): EVERYONE,
+    # integrations and the SMS gateway
+    ("POST", "/api/v1/contacts"): INTEGRATION,
+    ("POST", "/api/v1/sms/receipts/46elks"): NOBODY,  # only with the secret in its URL
+    # clients' own pages: the link token or poster is all they have
+    ("GET", "/a/{token:str}"): EVERYONE,
+    ("POST", "/a/{token:str}"): EVERYONE,
+    ("GET", "/a/{token:str}/stop"): EVERYONE,
+    ("POST", "/a/{token:str}/stop"): EVERYONE,
+    ("GET", "/q/{unit:str}/{path:str}"): EVERYONE,
+    ("POST", "/q/{unit:str}/{path:str}"): EVERYONE,
+    ("GET", "/panels/declined"): EVERYONE,
+    ("GET", "/panels/join"): EVERYONE,
+    ("POST", "/panels/join"): EVERYONE,
+    ("GET", "/panels/rsvp/{token:str}"): EVERYONE,
+    ("POST", "/panels/rsvp/{token:str}"): EVERYONE,
+    ("GET", "/panels/withdraw/{token:str}"): EVERYONE,
+    ("POST", "/panels/withdraw/{token:str}"): EVERYONE,
+    # managers: statistics and kiosks
+    ("GET", "/api/v1/stats/compare"): MANAGERS,
+    ("GET", "/api/v1/stats/export/nhs-fft"): MANAGERS,
+    ("GET", "/api/v1/stats/export/nps"): MANAGERS,
+    ("GET", "/api/v1/stats/patterns"): MANAGERS,
+    ("GET", "/api/v1/stats/summary"): MANAGERS,
+    ("GET", "/api/v1/stats/trend"): MANAGERS,
+    ("GET", "/overview"): MANAGERS,
+    ("GET", "/admin/qr/{unit:str}/{path:str}"): MANAGERS,
+    ("GET", "/admin/kiosks"): MANAGERS,
+    ("POST", "/admin/kiosks/{code:str}/pairing-code"): MANAGERS,
+    ("POST", "/admin/kiosks/{code:str}/revoke"): MANAGERS,
+    # panel organisers
+    ("GET", "/staff/panels"): ORGANISERS,
+    ("POST", "/staff/panels"): ORGANISERS,
+    ("GET", "/staff/panels/{code:str}"): ORGANISERS,
+    ("POST", "/staff/panels/{code:str}/invite"): ORGANISERS,
+    ("POST", "/staff/panels/{code:str}/contacts"): ORGANISERS,
+    ("GET", "/api/v1/panels"): ORGANISERS,
+    ("POST", "/api/v1/panels"): ORGANISERS,
+    ("GET", "/api/v1/panels/{code:str}"): ORGANISERS,
+    ("POST", "/api/v1/panels/{code:str}/invitations"): ORGANISERS,
+    ("POST", "/api/v1/panels/{code:str}/contacts"): ORGANISERS,
+    # staff sign-in and admin
+    ("GET", "/staff"): STAFF,
+    ("GET", "/staff/sign-in"): EVERYONE,
+    ("POST", "/staff/sign-in"): EVERYONE,
+    ("POST", "/staff/sign-out"): EVERYONE,
+    ("POST", "/staff/sign-out-everywhere"): STAFF,
+    ("GET", "/admin/audit"): ADMIN,
+    ("GET", "/admin/audit/export"): ADMIN,
+}
+ENDS_SESSION = {("POST", "/staff/sign-out"), ("POST", "/staff/sign-out-everywhere")}
+PARAM_VALUES = {"file_path": "kiosk.css", "kiosk_code": "vaasa-aula-1"}
+_PARAM = re.compile(r"\{(\w+):\w+\}")
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves; HEAD and OPTIONS follow their GET."""
+    return {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
+def concrete(path: str) -> str:
+    return _PARAM.sub(lambda m: PARAM_VALUES.get(m.group(1), "x"), path)
+
+
+def let_through(reply: Any) -> bool:
+    if reply.status_code in (401, 403):
+        return False
+    # the guard's redirect carries ?next=; signing out also ends on the sign-in form
+    return not reply.headers.get("location", "").startswith("/staff/sign-in?next=")
+
+
+def _become(client: TestClient[Litestar], caller: str, seeded: Seeded) -> str:
+    """Make ``client`` act as ``caller`` (a session or a bearer key); its form token."""
+    client.cookies.clear()
+    client.headers.pop("authorization", None)
+    keys = {"kiosk": seeded.kiosk_key, "integration": seeded.integration_key}
+    keys["metrics"] = seeded.metrics_key
+    if caller in keys:
+        client.headers["authorization"] = f"Bearer {keys[caller]}"
+    elif caller in STAFF:
+        assert sign_in(client, f"matrix-{caller}").status_code == 303
+    return csrf_token(client)
+
+
+def _call(client: TestClient[Litestar], method: str, path: str, csrf: str) -> Any:
+    url = concrete(path)
+    if method == "GET":
+        return client.get(url, follow_redirects=False)
+    if path.startswith("/api/"):
+        return client.post(url, json={}, follow_redirects=False)
+    return client.post(url, data={"csrf_token": csrf}, follow_redirects=False)
+
+
+def test_every_route_answers_every_caller_as_the_table_says(settings: Settings) -> None:
+    overrides = {
+        name: 0 for name in ("rate_limit_sign_in_failures", "rate_limit_answer_per_minute")
+    }
+    with client_with(settings, metrics_token=METRICS_TOKEN, **overrides) as client:
+
+        def run(fn: Any) -> Any:
+            async def wrapped() -> Any:
+                async with client.app.state.services.session() as session:
+                    result = await fn(session)
+                    await session.commit()
+                    return result
+
+            return client.blocking_portal.call(wrapped)
+
+        routes = app_routes(client.app)
+        assert routes - EXPECTED.keys() == set(), "new routes need an entry in EXPECTED"
+        assert EXPECTED.keys() - routes == set(), "EXPECTED lists routes that no longer exist"
+        seeded: Seeded = run(seed)
+        for role in STAFF:
+            add_user(run, f"matrix-{role}", Role(role))
+
+        wrong: list[str] = []
+        for caller in CALLERS:
+            csrf = _become(client, caller, seeded)
+            for method, path in sorted(routes, key=lambda r: (r in ENDS_SESSION, r)):
+                reply = _call(client, method, path, csrf)
+                assert "csrf-failed" not in reply.text, (caller, method, path)
+                if let_through(reply) != (caller in EXPECTED[(method, path)]):
+                    wrong.append(f"{caller:12} {method:4} {path} -> {reply.status_code}")
+                if (method, path) in ENDS_SESSION and caller in STAFF:
+                    csrf = _become(client, caller, seeded)
+        assert wrong == [], "\n".join(wrong)
