@@ -30,6 +30,8 @@ from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
 from server.migrations_runner import upgrade
+from server.panels.controllers import PanelApiController, PanelPagesController
+from server.panels.public import PanelPublicController
 from server.ratelimit import RateLimited, RateLimiter, rate_limit_guard, rate_limited_response
 from server.security import security_headers
 from server.services import Services, ServicesDep
@@ -96,6 +98,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OverviewPageController,
             StaffAuthController,
             AdminKiosksController,
+            PanelPublicController,
+            PanelPagesController,
+            PanelApiController,
             AuditPagesController,
             metrics,
             create_static_files_router(

@@ -9,6 +9,7 @@ with HKDF, so a fresh checkout works but production must configure its own keys.
 from __future__ import annotations
 
 import base64
+import functools
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -54,5 +55,10 @@ class ContactCipher:
 
 
 def cipher_from_settings(settings: Settings) -> ContactCipher:
-    keys = [k.strip() for k in settings.panel_keys.split(",") if k.strip()]
-    return ContactCipher(keys or [derived_key(settings.effective_secret_key)])
+    return _cipher(settings.panel_keys, settings.effective_secret_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _cipher(panel_keys: str, secret: str) -> ContactCipher:
+    keys = [k.strip() for k in panel_keys.split(",") if k.strip()]
+    return ContactCipher(keys or [derived_key(secret)])

@@ -1,7 +1,7 @@
 """Client panels: volunteers (encrypted contacts), consents, panels, members, contact reads
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-22 20:01:30.378816
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import server.database
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

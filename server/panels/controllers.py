@@ -1,0 +1,239 @@
+"""Organiser routes: pages under /staff/panels and the same operations under /api/v1/panels.
+
+Both need the organiser (or admin) role. Contact details are never part of a normal
+view; they come only from the explicit "contacts" action with a reason, which is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect
+from sqlalchemy import select
+
+from server.auth import audit
+from server.auth.audit import actor_of
+from server.auth.controllers import PAGE_EXCEPTION_HANDLERS, page, requires_page
+from server.auth.csrf import checked_form, issue
+from server.auth.guards import current_principal, requires
+from server.auth.roles import Role
+from server.errors import Problem
+from server.panels import invite, service, volunteers
+from server.panels.crypto import cipher_from_settings
+from server.panels.models import PanelMember
+from server.panels.organiser_pages import LIST_URL, list_page, panel_page
+from server.panels.schemas import ContactOut, ContactsRequest, Figures, PanelCreate, SelectionOut
+from server.services import Services, ServicesDep
+
+ROLES = (Role.ORGANISER, Role.ADMIN)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _figures(services: Services, code: str | None = None) -> list[Figures]:
+    catalog = await services.catalog.get(services.engine)
+    async with services.session() as session:
+        panels = (
+            [await service.panel_by_code(session, code)]
+            if code
+            else await service.all_panels(session)
+        )
+        return [await service.figures(session, catalog, p, _now()) for p in panels]
+
+
+async def _create(services: Services, actor: str, data: PanelCreate) -> None:
+    catalog = await services.catalog.get(services.engine)
+    async with services.session() as session:
+        panel = await service.create_panel(session, catalog, data, _now())
+        await audit.record(session, actor, "panels.create", f"panel:{panel.code}")
+        await session.commit()
+
+
+async def _invite(services: Services, actor: str, code: str) -> SelectionOut:
+    settings = services.settings
+    async with services.session() as session:
+        panel = await service.panel_by_code(session, code)
+        result, invited = await service.select_and_invite(
+            session, panel, settings.panel_invites_per_year, _now()
+        )
+        await session.commit()
+        await invite.send_invitations(
+            session,
+            settings,
+            cipher_from_settings(settings),
+            services.sms_gateway,
+            actor,
+            panel,
+            invited,
+            _now(),
+        )
+        await session.commit()
+    return SelectionOut(len(invited), [q.label() for q in result.unmet], result.excluded)
+
+
+async def _contacts(services: Services, actor: str, code: str, reason: str) -> list[ContactOut]:
+    async with services.session() as session:
+        panel = await service.panel_by_code(session, code)
+        ids = list(
+            await session.scalars(
+                select(PanelMember.volunteer_id).where(
+                    PanelMember.panel_id == panel.id,
+                    PanelMember.status.in_(("invited", "accepted")),
+                )
+            )
+        )
+        try:
+            found = await volunteers.read_contacts(
+                session, cipher_from_settings(services.settings), actor, ids, reason, _now()
+            )
+        except volunteers.OptInError:
+            raise Problem(400, "reason-required", "Say why you need the contact details.") from None
+        await session.commit()
+    return [ContactOut(c.volunteer_id, c.first_name, c.phone, c.email) for c in found]
+
+
+def _split(raw: str) -> list[str]:
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _number(raw: object, default: int = 0) -> int:
+    text = str(raw or "").strip()
+    return int(text) if re.fullmatch(r"\d{1,3}", text) else default
+
+
+def _form_to_create(form: Any) -> PanelCreate:
+    """The create form as the API body, so both are validated by the same struct."""
+    bands = {}
+    for item in _split(str(form.get("age_bands", ""))):
+        band, _, count = item.partition("=")
+        bands[band.strip()] = _number(count, 1)
+    raw = {
+        "code": str(form.get("code", "")).strip(),
+        "topic": str(form.get("topic", "")).strip(),
+        "unit": str(form.get("unit", "")).strip(),
+        "seats": _number(form.get("seats")),
+        "paths": _split(str(form.get("paths", ""))),
+        "meeting_dates": _split(str(form.get("meeting_dates", ""))),
+        "targets": {
+            "min_negative": _number(form.get("min_negative")),
+            "languages": _split(str(form.get("languages", ""))),
+            "age_bands": bands,
+        },
+    }
+    return msgspec.convert(raw, PanelCreate)
+
+
+class PanelPagesController(Controller):
+    path = LIST_URL
+    include_in_schema = False
+    guards = [requires_page(*ROLES)]
+    exception_handlers = PAGE_EXCEPTION_HANDLERS
+
+    @get("/")
+    async def index(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[str]:
+        csrf, cookies = issue(request, services.settings)
+        return page(list_page(await _figures(services), csrf), cookies)
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
+        form = await checked_form(request, services.settings)
+        actor = actor_of(current_principal(request))
+        try:
+            data = _form_to_create(form)
+            await _create(services, actor, data)
+        except (msgspec.ValidationError, service.PanelError) as exc:
+            csrf, cookies = issue(request, services.settings)
+            return page(list_page(await _figures(services), csrf, str(exc)), cookies, 422)
+        return Redirect(f"{LIST_URL}/{data.code}", status_code=303)
+
+    @get("/{code:str}")
+    async def detail(
+        self, request: Request[Any, Any, Any], code: FromPath[str], services: ServicesDep
+    ) -> Response[str]:
+        [figures] = await _guarded(_figures(services, code))
+        csrf, cookies = issue(request, services.settings)
+        return page(panel_page(figures, csrf), cookies)
+
+    @post("/{code:str}/invite")
+    async def invite(
+        self, request: Request[Any, Any, Any], code: FromPath[str], services: ServicesDep
+    ) -> Response[str]:
+        await checked_form(request, services.settings)
+        result = await _guarded(_invite(services, actor_of(current_principal(request)), code))
+        unmet = "; not met: " + ", ".join(result.unmet_targets) if result.unmet_targets else ""
+        [figures] = await _figures(services, code)
+        csrf, cookies = issue(request, services.settings)
+        return page(panel_page(figures, csrf, f"Invited {result.invited}{unmet}."), cookies)
+
+    @post("/{code:str}/contacts")
+    async def contacts(
+        self, request: Request[Any, Any, Any], code: FromPath[str], services: ServicesDep
+    ) -> Response[str]:
+        form = await checked_form(request, services.settings)
+        actor = actor_of(current_principal(request))
+        found = await _guarded(_contacts(services, actor, code, str(form.get("reason", ""))))
+        [figures] = await _figures(services, code)
+        csrf, cookies = issue(request, services.settings)
+        return page(panel_page(figures, csrf, contacts=found), cookies)
+
+
+async def _guarded(work: Any) -> Any:
+    try:
+        return await work
+    except service.PanelError as exc:
+        raise Problem(404, "unknown-panel", str(exc)) from None
+
+
+class PanelApiController(Controller):
+    path = "/api/v1/panels"
+    tags = ["panels"]
+    guards = [requires(*ROLES)]
+
+    @get("/", operation_id="listPanels")
+    async def list_panels(self, services: ServicesDep) -> list[Figures]:
+        return await _figures(services)
+
+    @post("/", operation_id="createPanel", status_code=201)
+    async def create_panel(
+        self, request: Request[Any, Any, Any], data: JSONBody[PanelCreate], services: ServicesDep
+    ) -> Figures:
+        try:
+            await _create(services, actor_of(current_principal(request)), data)
+        except service.PanelError as exc:
+            raise Problem(400, "invalid-panel", str(exc)) from None
+        [figures] = await _figures(services, data.code)
+        return figures
+
+    @get("/{code:str}", operation_id="getPanel")
+    async def get_panel(self, code: FromPath[str], services: ServicesDep) -> Figures:
+        found: list[Figures] = await _guarded(_figures(services, code))
+        return found[0]
+
+    @post("/{code:str}/invitations", operation_id="invitePanel", status_code=200)
+    async def invite(
+        self, request: Request[Any, Any, Any], code: FromPath[str], services: ServicesDep
+    ) -> SelectionOut:
+        result: SelectionOut = await _guarded(
+            _invite(services, actor_of(current_principal(request)), code)
+        )
+        return result
+
+    @post("/{code:str}/contacts", operation_id="readPanelContacts", status_code=200)
+    async def contacts(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        data: JSONBody[ContactsRequest],
+        services: ServicesDep,
+    ) -> list[ContactOut]:
+        found: list[ContactOut] = await _guarded(
+            _contacts(services, actor_of(current_principal(request)), code, data.reason)
+        )
+        return found

@@ -1,0 +1,155 @@
+"""Organiser pages (htpy, no JavaScript): panel list and creation, one panel's recruitment,
+and the separate, reasoned contact view."""
+
+from __future__ import annotations
+
+import htpy as h
+
+from server.auth.pages import csrf_input, layout
+from server.panels.schemas import ContactOut, Figures
+
+LIST_URL = "/staff/panels"
+NAV = h.nav({"aria-label": "Panel pages"})[h.a(href=LIST_URL)["Client panels"]]
+
+
+def _field(name: str, label: str, hint: str = "", **attrs: str | bool) -> h.Element:
+    described = {"aria-describedby": f"{name}-hint"} if hint else {}
+    return h.p[
+        h.label(for_=name)[label],
+        h.br,
+        h.input(id=name, name=name, **attrs, **described),
+        hint and h.span(id=f"{name}-hint")[f" ({hint})"],
+    ]
+
+
+def list_page(panels: list[Figures], csrf: str, error: str = "") -> str:
+    rows = [
+        h.tr[
+            h.th(scope="row")[h.a(href=f"{LIST_URL}/{f.panel}")[f.panel]],
+            h.td[f.topic],
+            h.td[f.unit],
+            h.td[str(f.seats)],
+            h.td[str(f.accepted)],
+            h.td[str(f.pool)],
+            h.td[f.first_meeting or "–"],
+        ]
+        for f in panels
+    ]
+    return layout(
+        "Client panels",
+        h.table[
+            h.caption["Panels and how full they are"],
+            h.thead[
+                h.tr[
+                    (
+                        h.th(scope="col")[c]
+                        for c in (
+                            "Panel",
+                            "Topic",
+                            "Unit",
+                            "Seats",
+                            "Accepted",
+                            "Pool",
+                            "First meeting",
+                        )
+                    )
+                ]
+            ],
+            h.tbody[rows],
+        ]
+        if rows
+        else h.p["No panels yet."],
+        h.h2["Create a panel"],
+        error and h.p(role="alert", id="create-error")[error],
+        h.form(method="post", action=LIST_URL)[
+            csrf_input(csrf),
+            _field("code", "Code", "lower-case letters, digits and dashes", required=True),
+            _field("topic", "Topic", required=True),
+            _field("unit", "Unit code", required=True),
+            _field("paths", "Path codes", "comma-separated; empty = every path of the unit"),
+            _field("seats", "Seats", type="number", min="1", max="100", required=True),
+            _field("meeting_dates", "Meeting dates", "YYYY-MM-DD, comma-separated"),
+            _field(
+                "min_negative",
+                "At least this many with a negative experience",
+                type="number",
+                min="0",
+                value="0",
+            ),
+            _field("languages", "Language groups that must be represented", "e.g. fi,sv"),
+            _field("age_bands", "Age bands", "e.g. 65+=1,under-25=1"),
+            h.p[h.button(type="submit")["Create panel"]],
+        ],
+        nav=NAV,
+    )
+
+
+def _mix_table(title: str, mix: dict[str, dict[str, int]]) -> h.Element:
+    return h.table[
+        h.caption[title],
+        h.thead[
+            h.tr[
+                h.th(scope="col")["Dimension"],
+                h.th(scope="col")["Group"],
+                h.th(scope="col")["Volunteers"],
+            ]
+        ],
+        h.tbody[
+            (
+                h.tr[h.th(scope="row")[dim], h.td[group], h.td[str(n)]]
+                for dim, groups in mix.items()
+                for group, n in sorted(groups.items())
+            )
+        ],
+    ]
+
+
+def panel_page(
+    f: Figures, csrf: str, notice: str = "", contacts: list[ContactOut] | None = None
+) -> str:
+    figures = [
+        ("Seats", f.seats),
+        ("Volunteers available", f.pool),
+        ("Invited, no answer yet", f.invited),
+        ("Accepted", f.accepted),
+        ("Declined", f.declined),
+        ("No answer", f.no_answer),
+        ("Seats left", f.seats_left),
+    ]
+    return layout(
+        f"Panel {f.panel}",
+        h.p[f"{f.topic} – {f.unit} – first meeting {f.first_meeting or 'not set'}"],
+        notice and h.p(role="status")[notice],
+        h.h2["Recruitment"],
+        h.dl[((h.dt[label], h.dd[str(value)]) for label, value in figures)],
+        h.h2["Representativeness"],
+        _mix_table("Pool", f.pool_mix),
+        _mix_table("Accepted members", f.accepted_mix),
+        h.h2["Select and invite"],
+        h.p[
+            "Chooses at random for the free seats, meeting the composition targets where the "
+            "pool allows, and sends the invitations."
+        ],
+        h.form(method="post", action=f"{LIST_URL}/{f.panel}/invite")[
+            csrf_input(csrf), h.button(type="submit")["Select and invite"]
+        ],
+        h.h2["Contact details"],
+        h.p["Showing members' contact details is recorded with your name and reason."],
+        h.form(method="post", action=f"{LIST_URL}/{f.panel}/contacts")[
+            csrf_input(csrf),
+            _field("reason", "Reason", required=True, minlength="3", maxlength="500"),
+            h.button(type="submit")["Show contact details"],
+        ],
+        contacts is not None
+        and h.table[
+            h.caption["Contact details of invited and accepted members"],
+            h.thead[h.tr[(h.th(scope="col")[c] for c in ("Name", "Phone", "E-mail"))]],
+            h.tbody[
+                (
+                    h.tr[h.td[c.first_name or ""], h.td[c.phone or ""], h.td[c.email or ""]]
+                    for c in contacts
+                )
+            ],
+        ],
+        nav=NAV,
+    )

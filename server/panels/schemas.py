@@ -1,0 +1,59 @@
+"""Request and response bodies of the panel API (msgspec)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class Targets(msgspec.Struct, forbid_unknown_fields=True):
+    min_negative: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    languages: list[Annotated[str, msgspec.Meta(pattern="^(fi|sv|en)$")]] = []
+    age_bands: dict[str, Annotated[int, msgspec.Meta(ge=0, le=100)]] = {}
+
+
+class PanelCreate(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    topic: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    unit: str
+    seats: Annotated[int, msgspec.Meta(ge=1, le=100)]
+    paths: list[str] = []
+    meeting_dates: list[dt.date] = []
+    targets: Targets = msgspec.field(default_factory=Targets)
+
+
+class Figures(msgspec.Struct):
+    panel: str
+    unit: str
+    topic: str
+    seats: int
+    pool: int
+    invited: int
+    accepted: int
+    declined: int
+    no_answer: int
+    seats_left: int
+    first_meeting: str | None
+    pool_mix: dict[str, dict[str, int]]
+    accepted_mix: dict[str, dict[str, int]]
+
+
+class SelectionOut(msgspec.Struct):
+    invited: int
+    unmet_targets: list[str]
+    excluded: int
+
+
+class ContactsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+
+
+class ContactOut(msgspec.Struct):
+    volunteer_id: int
+    first_name: str | None
+    phone: str | None
+    email: str | None
