@@ -19,7 +19,7 @@ from server.admin.kiosks import AdminKiosksController
 from server.auth.audit_pages import AuditPagesController
 from server.auth.controllers import StaffAuthController
 from server.database import create_engine
-from server.errors import EXCEPTION_HANDLERS, Problem
+from server.errors import EXCEPTION_HANDLERS, Problem, document_problems
 from server.feedback.answer_pages import AnswerPageController
 from server.feedback.contacts import ContactsController, SmsReceiptsController
 from server.feedback.controllers import KioskDeviceController, ResponsesController
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.services = services
     app.state.rate_limiter = RateLimiter(engine)
+    document_problems(app.routes, app_guards=[rate_limit_guard])
     return app
 
 

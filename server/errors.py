@@ -8,7 +8,7 @@ SQL in the body.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -152,3 +152,36 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
 }
 
 PROBLEM_RESPONSE_DOC = {"content": PROBLEM_MEDIA_TYPE}
+
+
+def problem_responses(*statuses: int) -> dict[int, Any]:
+    """OpenAPI ``responses`` entries for problem answers with these statuses."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return {
+        status: ResponseSpec(
+            data_container=ProblemBody,
+            description=_TITLES.get(status, "Error"),
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+ANY_API_ERRORS = (400, 404, 409, 413, 415, 422, 429, 503)
+GUARDED_API_ERRORS = (401, 403)
+
+
+def document_problems(routes: Iterable[Any], app_guards: Sequence[Any] = ()) -> None:
+    """Add the problem answers every JSON operation can give to its OpenAPI responses.
+
+    Done once for the whole app (operations with a guard besides ``app_guards`` also
+    get 401/403), so a handler cannot forget them; its own ``responses`` entries win.
+    """
+    for handler in (h for route in routes for h in getattr(route, "route_handlers", ())):
+        if not getattr(handler, "include_in_schema", False):
+            continue
+        guarded = any(g not in app_guards for g in handler.resolve_guards())
+        statuses = ANY_API_ERRORS + (GUARDED_API_ERRORS if guarded else ())
+        handler.responses = {**problem_responses(*statuses), **(handler.responses or {})}
