@@ -169,9 +169,11 @@ def render_opt_out_page(organisation: Mapping[str, str], action: str, nonce: str
     return _document(lang, _("Feedback"), organisation, body)
 
 
-def render_notice(kind: str, organisation: Mapping[str, str], lang: str) -> str:
+def render_notice(
+    kind: str, organisation: Mapping[str, str], lang: str, extra: h.Node = None
+) -> str:
     """A friendly full page for thanks, used, expired or unknown links and opt-out."""
     _ = gettext_for(lang)
     title, text = NOTICES[kind]
-    body = [c.heading(_(title), "q"), h.p[_(text)]]
+    body = [c.heading(_(title), "q"), h.p[_(text)], extra]
     return _document(lang, _(title), organisation, body)

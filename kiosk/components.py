@@ -209,11 +209,12 @@ def follow_up_screen(_: Gettext, reason_codes: Sequence[str]) -> h.Element:
     ]
 
 
-def thanks_screen(_: Gettext) -> h.Element:
+def thanks_screen(_: Gettext, extra: h.Node = None) -> h.Element:
     return screen("screen-thanks", visible=False, labelled_by="q-thanks")[
         picture("face-very_good", "face big"),
         heading(_("Thank you for your answer!"), "q-thanks"),
         h.p[_("Your answer helps us improve our services.")],
+        extra,
     ]
 
 

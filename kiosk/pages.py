@@ -10,7 +10,7 @@ data block, never in inline executable script (the CSP forbids it).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +58,7 @@ class KioskConfig:
     version: str = "0.1.0"
     warning_seconds: int = 20
     default_language: str = DEFAULT_LANGUAGE
+    thanks_extra: Callable[[str], h.Node] | None = None  # e.g. the panel invitation, per language
 
 
 def home_url(config: KioskConfig) -> str:
@@ -212,7 +213,7 @@ def render_kiosk_page(config: KioskConfig, lang: str) -> str:
                     if scale in scales
                 ),
                 c.follow_up_screen(_, reason_codes),
-                c.thanks_screen(_),
+                c.thanks_screen(_, config.thanks_extra and config.thanks_extra(lang)),
                 enrol_screen(_),
                 out_of_use_screen(_),
             ],

@@ -26,6 +26,7 @@ from server.database import create_engine
 from server.feedback.invitations import demo_link
 from server.feedback.kiosks import create_pairing_code, kiosk_by_code
 from server.migrations_runner import upgrade
+from server.panels.cli import panels, purge
 from server.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -279,6 +280,10 @@ def _prepare_demo(settings: Settings) -> None:
         )
     )
     sys.stdout.flush()
+
+
+main.add_command(panels)
+main.add_command(purge)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from server.catalog.models import Kiosk
 from server.feedback import repository
 from server.feedback.invitations import invitation_counts
 from server.messaging.outbox import pending_count
+from server.panels.metrics import panel_families
 from server.privacy.suppression import quantize
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -43,6 +44,7 @@ class Snapshot:
     kiosks: list[tuple[str, str, float | None, int]] = field(default_factory=list)
     invitations: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
     sms_pending: int = 0
+    panels: list[Metric] = field(default_factory=list)  # from server.panels
 
 
 class MetricsSnapshot:
@@ -103,8 +105,9 @@ class MetricsSnapshot:
                 for state, count in c.counts.items()
             }
             sms_pending = await pending_count(conn)
+            panels = await panel_families(conn, catalog, self._step)
         published = {key: quantize(count, self._step) for key, count in responses.items()}
-        return Snapshot(time.time(), published, kiosks, invitations, sms_pending)
+        return Snapshot(time.time(), published, kiosks, invitations, sms_pending, panels)
 
 
 class BusinessCollector(Collector):
@@ -157,6 +160,7 @@ class BusinessCollector(Collector):
             "SMS messages queued or being sent.",
             value=snap.sms_pending,
         )
+        yield from snap.panels
         yield GaugeMetricFamily(
             "kaiku_rollup_snapshot_timestamp_seconds",
             "When the business metrics were last read from the database (Unix time).",

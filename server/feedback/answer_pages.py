@@ -16,6 +16,8 @@ from kiosk.answer_page import AnswerPage, render_answer_page, render_notice, ren
 from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from server.feedback import tokens
 from server.feedback.invitations import AnswerForm, LinkView
+from server.panels.context import join_url
+from server.panels.public_pages import invite_block
 from server.services import ServicesDep
 
 HEADERS = {
@@ -108,7 +110,11 @@ class AnswerPageController(Controller):
             page = await self._page(services, token, view, language, error=True)
             return html_page(render_answer_page(page, language), 422)
         kind = "thanks" if status == "stored" else status
-        return html_page(render_notice(kind, org, language), STATUS[status])
+        step_code = view.step.code if view.step else None
+        key = services.settings.effective_secret_key
+        join = join_url(key, view.path.unit_code, "sms", view.path.code, step_code, rating)
+        panel = invite_block(language, join) if kind == "thanks" else None
+        return html_page(render_notice(kind, org, language, panel), STATUS[status])
 
     @get("/{token:str}/stop", operation_id="optOutPage")
     async def stop_page(

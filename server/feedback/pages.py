@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import File
@@ -10,6 +12,8 @@ from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from kiosk.pages import SERVICE_WORKER_PATH, KioskConfig, ServiceChoice, render_kiosk_page
 from server.catalog.lookup import CatalogSnapshot, KioskInfo
 from server.errors import Problem
+from server.panels.context import join_url
+from server.panels.public_pages import kiosk_invite_block
 from server.services import ServicesDep
 
 
@@ -37,12 +41,21 @@ def kiosk_config(catalog: CatalogSnapshot, kiosk: KioskInfo, services: ServicesD
             )
         )
     settings = services.settings
+    single = choices[0] if len(choices) == 1 else None
+    join = join_url(
+        settings.effective_secret_key,
+        catalog.units.get(kiosk.unit_id, ""),
+        "kiosk",
+        single.path if single else None,
+        single.step if single else None,
+    )
     return KioskConfig(
         kiosk=kiosk.code,
         organisation=catalog.organisation_names,
         services=tuple(choices),
         inactivity_seconds=settings.kiosk_inactivity_seconds,
         thank_you_seconds=settings.kiosk_thank_you_seconds,
+        thanks_extra=partial(kiosk_invite_block, settings.public_url + join),
     )
 
 

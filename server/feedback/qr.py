@@ -33,6 +33,8 @@ from server.errors import Problem
 from server.feedback.answer_pages import html_page
 from server.feedback.ingest import Origin
 from server.feedback.schemas import ResponseIn
+from server.panels.context import join_url
+from server.panels.public_pages import invite_block
 from server.services import Services, ServicesDep
 from server.settings import Settings
 
@@ -173,7 +175,12 @@ class QrAnswerController(Controller):
         [result] = await services.ingest.ingest(origin, [item])
         if result.status == "rejected":
             return await self._page(services, request, unit, path, step, lang, error=True)
-        response = html_page(render_notice("thanks", organisation, lang))
+        step_code = step_info.code if step_info else None
+        join = join_url(
+            settings.effective_secret_key, unit, "qr", info.code, step_code, item.rating
+        )
+        panel = invite_block(lang, join)
+        response = html_page(render_notice("thanks", organisation, lang, panel))
         response.cookies.append(
             Cookie(
                 key=_cookie_name(unit, path),

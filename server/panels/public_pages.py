@@ -7,6 +7,8 @@ posts with a CSRF token so another site cannot sign someone up or out.
 from __future__ import annotations
 
 import htpy as h
+import segno
+from markupsafe import Markup
 
 from kiosk.pages import STATIC_URL
 from server.auth.pages import csrf_input
@@ -132,3 +134,33 @@ def one_button_page(
             for value, label in buttons
         ),
     )
+
+
+def panel_language(lang: str) -> str:
+    """Client languages without panel texts fall back: selkosuomi to Finnish, others to English."""
+    if lang in LANG_NAMES:
+        return lang
+    return "fi" if lang.startswith("fi") else "en"
+
+
+def invite_block(lang: str, url: str) -> h.Element:
+    """The optional, clearly separate invitation under a thank-you (declining = ignoring it)."""
+    lang = panel_language(lang)
+    return h.aside(".panel-invite", aria_labelledby="panel-invite")[
+        h.h2("#panel-invite")[t("invite", lang)],
+        h.p[t("invite_hint", lang)],
+        h.p[h.a(".secondary", href=f"{url}&lang={lang}")[t("join", lang)]],
+    ]
+
+
+def kiosk_invite_block(absolute_url: str, lang: str) -> h.Element:
+    """On a shared tablet the join form opens on the client's own phone via a QR code,
+    so no contact details are ever typed on the tablet."""
+    lang = panel_language(lang)
+    qr = segno.make(f"{absolute_url}&lang={lang}", error="m")
+    svg = qr.svg_inline(scale=3, dark="#000", light="#fff", omitsize=False)
+    return h.aside(".panel-invite", aria_labelledby="panel-invite")[
+        h.h2("#panel-invite")[t("invite", lang)],
+        h.p[t("invite_hint", lang), " ", t("scan", lang)],
+        h.div(role="img", aria_label=t("scan", lang))[Markup(svg)],  # noqa: S704 -- segno output
+    ]
