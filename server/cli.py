@@ -23,6 +23,7 @@ from server.auth.users import UserError, create_user
 from server.catalog.importer import CatalogError, import_catalog, parse_catalog
 from server.catalog.models import Kiosk
 from server.database import create_engine
+from server.demo import DEMO_USER, ensure_demo_user, seed_demo_answers
 from server.feedback.invitations import demo_link
 from server.feedback.kiosks import create_pairing_code, kiosk_by_code
 from server.migrations_runner import upgrade
@@ -249,18 +250,28 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     )
 
 
+async def _seed_answers(settings: Settings) -> int:
+    engine = create_engine(settings)
+    try:
+        return await seed_demo_answers(engine, settings)
+    finally:
+        await engine.dispose()
+
+
 def _prepare_demo(settings: Settings) -> None:
     parsed = parse_catalog(EXAMPLE_CATALOG)
 
-    async def setup(session: AsyncSession) -> tuple[str, str, str]:
+    async def setup(session: AsyncSession) -> tuple[str, str, str, str]:
         await import_catalog(session, parsed)
         kiosk = await session.scalar(select(Kiosk).order_by(Kiosk.id))
         assert kiosk is not None
         code = await create_pairing_code(session, kiosk, minutes=24 * 60)
         integration = await create_key(session, "demo integration", Role.INTEGRATION)
-        return kiosk.code, code, integration.secret
+        password = await ensure_demo_user(session)
+        return kiosk.code, code, integration.secret, password
 
-    kiosk_code, pair_code, integration_key = _run(setup)
+    kiosk_code, pair_code, integration_key, password = _run(setup)
+    answers = asyncio.run(_seed_answers(settings))
     sms_link = asyncio.run(demo_link(settings))
     base = settings.public_url
     click.echo(
@@ -270,11 +281,16 @@ def _prepare_demo(settings: Settings) -> None:
                 "Kaiku demo is starting. Open:",
                 f"  Kiosk (tablet):   {base}/k/{kiosk_code}?pair={pair_code}",
                 f"  SMS answer page:  {sms_link or '(only with KAIKU_SMS_GATEWAY=console)'}",
+                f"  Staff sign-in:    {base}/staff/sign-in  (user {DEMO_USER}, "
+                f"password {password})",
+                f"  Organiser UI:     {base}/staff/panels",
+                f"  Statistics:       {base}/overview",
                 f"  Metrics:          {base}/metrics",
                 f"  API docs:         {base}/schema/swagger",
                 f"  Health:           {base}/readyz",
                 f"  Integration key:  {integration_key}",
-                f"  Database:         {settings.database_url}",
+                f"  Database:         {settings.database_url}"
+                + (f" ({answers} demo answers added)" if answers else ""),
                 "",
             ]
         )

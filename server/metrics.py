@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +35,7 @@ from server.messaging.outbox import pending_count
 from server.panels.metrics import panel_families
 from server.privacy.suppression import quantize
 
+K = TypeVar("K")
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -99,15 +101,24 @@ class MetricsSnapshot:
                 )
                 for k in kiosk_rows
             ]
-            invitations = {
-                (c.unit, c.path, c.step, c.contact_mode, state): quantize(count, self._step)
-                for c in await invitation_counts(conn, catalog)
-                for state, count in c.counts.items()
-            }
+            invitations = _published(
+                {
+                    (c.unit, c.path, c.step, c.contact_mode, state): count
+                    for c in await invitation_counts(conn, catalog)
+                    for state, count in c.counts.items()
+                },
+                self._step,
+            )
             sms_pending = await pending_count(conn)
             panels = await panel_families(conn, catalog, self._step)
-        published = {key: quantize(count, self._step) for key, count in responses.items()}
+        published = _published(responses, self._step)
         return Snapshot(time.time(), published, kiosks, invitations, sms_pending, panels)
+
+
+def _published(counts: Mapping[K, int], step: int) -> dict[K, int]:
+    """Counts rounded down to the step; a series below one step is left out entirely,
+    since a series that exists at 0 would still say that someone answered so."""
+    return {key: value for key, count in counts.items() if (value := quantize(count, step))}
 
 
 class BusinessCollector(Collector):

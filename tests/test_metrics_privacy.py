@@ -1,0 +1,43 @@
+"""Business metrics never reveal a small group: below one step a series does not exist."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.feedback.helpers import answer, bearer
+from tests.support.fixtures import Seeded
+
+
+def response_series(client: TestClient[Litestar]) -> dict[str, float]:
+    text = client.get("/metrics").text
+    return {
+        sample.labels["option"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "kaiku_responses"
+        for sample in family.samples
+        if sample.name == "kaiku_responses_total"
+    }
+
+
+def test_a_series_appears_only_when_it_reaches_the_threshold(
+    client: TestClient[Litestar], seeded: Seeded
+) -> None:
+    headers = bearer(seeded.kiosk_key)
+    client.post(
+        "/api/v1/responses/batch",
+        json={"items": [answer(rating="very_poor") for _ in range(4)]},
+        headers=headers,
+    )
+    assert "very_poor" not in response_series(client), "4 answers must not be visible"
+
+    client.post("/api/v1/responses", json=answer(rating="very_poor"), headers=headers)
+    assert response_series(client)["very_poor"] == 5
+
+    client.post(
+        "/api/v1/responses/batch",
+        json={"items": [answer(rating="very_poor") for _ in range(4)]},
+        headers=headers,
+    )
+    assert response_series(client)["very_poor"] == 5, "9 is published as 5"
