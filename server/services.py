@@ -17,6 +17,7 @@ from server.jobs import Job, Scheduler
 from server.messaging.outbox import OutboxWorker, gateway_from_settings
 from server.messaging.sms import SmsGateway
 from server.metrics import BusinessCollector, HttpMetrics, MetricsSnapshot
+from server.panels import jobs as panel_jobs
 from server.settings import Settings
 
 
@@ -75,7 +76,13 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
         now = dt.datetime.now(dt.UTC)
         return await purge_raw_responses(engine, settings.raw_retention_months, now)
 
-    return [Job("raw-response-retention", dt.timedelta(days=1), purge_raw)]
+    async def panels_daily(engine: AsyncEngine) -> int:
+        return await panel_jobs.daily(engine, settings.volunteer_retention_months)
+
+    return [
+        Job("raw-response-retention", dt.timedelta(days=1), purge_raw),
+        Job("panel-retention", dt.timedelta(days=1), panels_daily),
+    ]
 
 
 ServicesDep = NamedDependency[Services]

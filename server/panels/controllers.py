@@ -45,7 +45,8 @@ async def _figures(services: Services, code: str | None = None) -> list[Figures]
             if code
             else await service.all_panels(session)
         )
-        return [await service.figures(session, catalog, p, _now()) for p in panels]
+        threshold = services.settings.suppression_threshold
+        return [await service.figures(session, catalog, p, _now(), threshold) for p in panels]
 
 
 async def _create(services: Services, actor: str, data: PanelCreate) -> None:

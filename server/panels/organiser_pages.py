@@ -3,6 +3,8 @@ and the separate, reasoned contact view."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import htpy as h
 
 from server.auth.pages import csrf_input, layout
@@ -84,7 +86,7 @@ def list_page(panels: list[Figures], csrf: str, error: str = "") -> str:
     )
 
 
-def _mix_table(title: str, mix: dict[str, dict[str, int]]) -> h.Element:
+def _mix_table(title: str, mix: Mapping[str, Mapping[str, int | None]]) -> h.Element:
     return h.table[
         h.caption[title],
         h.thead[
@@ -96,7 +98,11 @@ def _mix_table(title: str, mix: dict[str, dict[str, int]]) -> h.Element:
         ],
         h.tbody[
             (
-                h.tr[h.th(scope="row")[dim], h.td[group], h.td[str(n)]]
+                h.tr[
+                    h.th(scope="row")[dim],
+                    h.td[group],
+                    h.td["fewer than 5" if n is None else str(n)],
+                ]
                 for dim, groups in mix.items()
                 for group, n in sorted(groups.items())
             )
@@ -125,6 +131,7 @@ def panel_page(
         h.h2["Representativeness"],
         _mix_table("Pool", f.pool_mix),
         _mix_table("Accepted members", f.accepted_mix),
+        _mix_table("All respondents of the panel's paths", f.respondents_mix),
         h.h2["Select and invite"],
         h.p[
             "Chooses at random for the free seats, meeting the composition targets where the "

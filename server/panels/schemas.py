@@ -40,6 +40,7 @@ class Figures(msgspec.Struct):
     first_meeting: str | None
     pool_mix: dict[str, dict[str, int]]
     accepted_mix: dict[str, dict[str, int]]
+    respondents_mix: dict[str, dict[str, int | None]] = {}
 
 
 class SelectionOut(msgspec.Struct):

@@ -12,11 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.lookup import CatalogSnapshot
+from server.feedback import repository
+from server.panels.context import sentiment_of
 from server.panels.models import Panel, PanelMember, Volunteer, VolunteerExperience
 from server.panels.schemas import Figures, PanelCreate
 from server.panels.selection import Candidate, Quota, Selection
 from server.panels.selection import select as choose
 from server.panels.volunteers import token_hash
+from server.privacy.suppression import suppress_flat
 
 STATUSES = ("invited", "accepted", "declined", "no_answer")
 YEAR = dt.timedelta(days=365)
@@ -164,8 +167,30 @@ def _mix(entries: list[tuple[str | None, str, str]]) -> dict[str, dict[str, int]
     }
 
 
+async def respondents_mix(
+    session: AsyncSession, panel: Panel, threshold: int
+) -> dict[str, dict[str, int | None]]:
+    """Sentiment and channel mix of everyone who answered on the panel's paths (from the
+    roll-ups, small cells suppressed), to judge how representative the pool is."""
+    sentiments: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
+    for row in await repository.totals_by_series(await session.connection()):
+        if row.unit_id != panel.unit_id or (panel.path_ids and row.path_id not in panel.path_ids):
+            continue
+        sentiments[sentiment_of(row.option) or "not_known"] += int(row.total)
+        channels[row.channel] += int(row.total)
+    return {
+        "sentiment": suppress_flat(dict(sentiments), threshold),
+        "channel": suppress_flat(dict(channels), threshold),
+    }
+
+
 async def figures(
-    session: AsyncSession, catalog: CatalogSnapshot, panel: Panel, now: dt.datetime
+    session: AsyncSession,
+    catalog: CatalogSnapshot,
+    panel: Panel,
+    now: dt.datetime,
+    threshold: int = 5,
 ) -> Figures:
     counts = dict(
         (
@@ -206,6 +231,7 @@ async def figures(
             [(e.candidate.sentiment, e.candidate.language, e.channel) for e in available]
         ),
         accepted_mix=_mix([(s, lang, ch) for s, lang, ch in accepted_rows]),
+        respondents_mix=await respondents_mix(session, panel, threshold),
     )
 
 

@@ -18,6 +18,7 @@ from server.auth.roles import Role
 from server.cli import main
 from server.panels.crypto import ContactCipher, cipher_from_settings
 from server.panels.models import Volunteer
+from server.services import scheduled_jobs
 from tests.auth.helpers import signed_in
 from tests.panels.helpers import NOW, UNIT, add_volunteer
 from tests.support.fixtures import Seeded
@@ -97,3 +98,25 @@ def test_rotate_keys_command(run: Any, seeded: Seeded, database_url: str) -> Non
     assert "of 1 volunteer" in _cli(database_url, "panels", "rotate-keys", keys=f"{new},{old}")
     [stored] = _volunteers(run)
     assert ContactCipher([new]).decrypt(stored.first_name_enc) == "Aino"
+
+
+def test_the_daily_job_purges_and_closes_unanswered_invitations(
+    client: TestClient[Litestar], run: Any, seeded: Seeded
+) -> None:
+    services = client.app.state.services
+    cipher = cipher_from_settings(services.settings)
+    add_volunteer(run, cipher, "Old", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=900))
+    for i in range(2):
+        add_volunteer(run, cipher, f"V{i}", phone=f"+35840111000{i}", now=dt.datetime.now(dt.UTC))
+    signed_in(client, run, Role.ORGANISER)
+    past = {**PANEL, "meeting_dates": [dt.date.today().isoformat()]}
+    assert client.post("/api/v1/panels", json=past).status_code == 201
+    assert client.post("/api/v1/panels/p1/invitations").json()["invited"] == 3
+    [job] = [j for j in scheduled_jobs(services.settings) if j.name == "panel-retention"]
+
+    changed = client.blocking_portal.call(job.run, services.engine)
+
+    assert changed == 1 + 2  # one purged, two invitations closed
+    figures = client.get("/api/v1/panels/p1").json()
+    assert (figures["no_answer"], figures["invited"]) == (2, 0)
+    assert len(_volunteers(run)) == 2

@@ -4,6 +4,7 @@ RSVP, and the audited contact view."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from litestar import Litestar
@@ -15,6 +16,7 @@ from server.auth.roles import Role
 from server.panels.crypto import ContactCipher, cipher_from_settings
 from server.panels.models import ContactRead, PanelMember
 from tests.auth.helpers import audit_events, csrf_token, signed_in
+from tests.feedback.helpers import PATH, answer, bearer
 from tests.panels.helpers import UNIT, add_volunteer
 from tests.support.fake_46elks import Fake46elks
 from tests.support.fixtures import Seeded
@@ -163,3 +165,26 @@ def test_the_api_creates_invites_and_needs_a_reason_for_contacts(
     contacts = client.post("/api/v1/panels/api-panel/contacts", json={"reason": "phone them"})
     assert contacts.json()[0]["first_name"] == "Aino"
     assert client.get("/api/v1/panels/missing").status_code == 404
+
+
+def test_representativeness_compares_with_all_respondents_suppressing_small_cells(
+    client: TestClient[Litestar], run: Any, seeded: Seeded
+) -> None:
+    for rating in ["good"] * 6 + ["poor"] * 2:
+        reply = client.post(
+            "/api/v1/responses",
+            json=answer(id=str(uuid.uuid4()), rating=rating),
+            headers=bearer(seeded.kiosk_key),
+        )
+        assert reply.status_code in (200, 201), reply.text
+    signed_in(client, run, Role.ORGANISER)
+    body = {"code": "mix", "topic": "T", "unit": UNIT, "seats": 2, "paths": [PATH]}
+    assert client.post("/api/v1/panels", json=body).status_code == 201
+
+    mix = client.get("/api/v1/panels/mix").json()["respondents_mix"]
+
+    assert mix["sentiment"]["negative"] is None  # 2 answers: too few to show
+    assert list(mix["sentiment"].values()).count(None) != 1  # nor recoverable by subtraction
+    assert mix["channel"] == {"kiosk": 8}
+    page = client.get(f"{LIST}/mix").text
+    assert "fewer than 5" in page
