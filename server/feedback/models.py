@@ -75,6 +75,35 @@ class ResponseRollup(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class ResponseTotal(Base):
+    """All-time count per metric series: what ``/metrics`` reads, so a scrape costs the
+    number of series, not the number of hours times series."""
+
+    __tablename__ = "response_totals"
+    __table_args__ = (
+        UniqueConstraint(
+            "unit_id",
+            "path_id",
+            "step_id",
+            "channel",
+            "contact_mode",
+            "option",
+            "misuse",
+            name="uq_response_totals_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    path_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_mode: Mapped[str] = mapped_column(String(16))
+    option: Mapped[str] = mapped_column(String(16))
+    misuse: Mapped[bool] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class KioskPairing(Base):
     """A short one-time code that lets a tablet fetch its device key without typing it."""
 

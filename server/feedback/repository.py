@@ -12,10 +12,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.database import upsert_insert
-from server.feedback.models import Response, ResponseRollup
+from server.feedback.models import Response, ResponseRollup, ResponseTotal
 
 responses = Response.__table__
 rollups = ResponseRollup.__table__
+totals = ResponseTotal.__table__
+
+
+class TotalKey(NamedTuple):
+    unit_id: int
+    path_id: int
+    step_id: int
+    channel: str
+    contact_mode: str
+    option: str
+    misuse: bool
 
 
 class RollupKey(NamedTuple):
@@ -40,11 +51,24 @@ def _insert_new_statement(dialect: str) -> Any:
 
 
 @cache
-def _increment_statement(dialect: str) -> Any:
-    insert = upsert_insert(dialect, rollups)
+def _increment_statement(dialect: str, table_name: str) -> Any:
+    table, key = (rollups, RollupKey) if table_name == "rollups" else (totals, TotalKey)
+    insert = upsert_insert(dialect, table)
     return insert.on_conflict_do_update(
-        index_elements=list(RollupKey._fields),
-        set_={"count": rollups.c.count + insert.excluded.count},
+        index_elements=list(key._fields),
+        set_={"count": table.c.count + insert.excluded.count},
+    )
+
+
+def total_key(key: RollupKey) -> TotalKey:
+    return TotalKey(
+        key.unit_id,
+        key.path_id,
+        key.step_id,
+        key.channel,
+        key.contact_mode,
+        key.option,
+        key.misuse,
     )
 
 
@@ -97,7 +121,7 @@ async def latest_kiosk_answer(
 
 
 async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey, int]) -> None:
-    """Add counts to roll-up rows, creating them as needed.
+    """Add counts to roll-up rows and the per-series totals, creating rows as needed.
 
     Keys are applied in sorted order so concurrent transactions lock rows in the same
     order and cannot deadlock each other on PostgreSQL.
@@ -105,7 +129,12 @@ async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey
     if not increments:
         return
     params = [{**key._asdict(), "count": n} for key, n in sorted(increments.items())]
-    await conn.execute(_increment_statement(conn.dialect.name), params)
+    await conn.execute(_increment_statement(conn.dialect.name, "rollups"), params)
+    series: dict[TotalKey, int] = {}
+    for key, n in increments.items():
+        series[total_key(key)] = series.get(total_key(key), 0) + n
+    params = [{**key._asdict(), "count": n} for key, n in sorted(series.items())]
+    await conn.execute(_increment_statement(conn.dialect.name, "totals"), params)
 
 
 async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:
@@ -150,28 +179,34 @@ async def rollup_contents(conn: AsyncConnection) -> dict[RollupKey, int]:
 
 
 async def totals_by_series(conn: AsyncConnection) -> list[Any]:
-    """Cumulative counts per metric series (not per hour), excluding misuse."""
-    stmt = (
-        select(
-            rollups.c.unit_id,
-            rollups.c.path_id,
-            rollups.c.step_id,
-            rollups.c.channel,
-            rollups.c.contact_mode,
-            rollups.c.option,
-            func.sum(rollups.c.count).label("total"),
-        )
-        .where(rollups.c.misuse.is_(False))
-        .group_by(
-            rollups.c.unit_id,
-            rollups.c.path_id,
-            rollups.c.step_id,
-            rollups.c.channel,
-            rollups.c.contact_mode,
-            rollups.c.option,
-        )
-    )
+    """All-time counts per metric series, excluding misuse (one row per series)."""
+    stmt = select(
+        totals.c.unit_id,
+        totals.c.path_id,
+        totals.c.step_id,
+        totals.c.channel,
+        totals.c.contact_mode,
+        totals.c.option,
+        totals.c.count.label("total"),
+    ).where(totals.c.misuse.is_(False), totals.c.count > 0)
     return list(await conn.execute(stmt))
+
+
+async def totals_contents(conn: AsyncConnection) -> dict[TotalKey, int]:
+    rows = await conn.execute(select(totals))
+    return {
+        TotalKey(*(row._mapping[f] for f in TotalKey._fields)): row._mapping["count"]
+        for row in rows
+        if row._mapping["count"]
+    }
+
+
+def totals_from_rollup(rollup: dict[RollupKey, int]) -> dict[TotalKey, int]:
+    """What the totals must hold given the roll-up (tests and repair)."""
+    result: dict[TotalKey, int] = {}
+    for key, n in rollup.items():
+        result[total_key(key)] = result.get(total_key(key), 0) + n
+    return result
 
 
 async def count_responses(conn: AsyncConnection) -> int:

@@ -183,13 +183,18 @@ def test_roll_up_equals_recount_after_mixed_traffic(
         headers=bearer(seeded.kiosk_key),
     )
 
-    async def both(session: Any) -> tuple[Any, Any]:
+    async def both(session: Any) -> tuple[Any, Any, Any]:
         conn = await session.connection()
-        return await repository.rollup_contents(conn), await repository.recount_from_raw(conn)
+        return (
+            await repository.rollup_contents(conn),
+            await repository.recount_from_raw(conn),
+            await repository.totals_contents(conn),
+        )
 
-    rollup, recount = run(both)
+    rollup, recount, totals = run(both)
     assert rollup == recount
     assert sum(rollup.values()) == 5
+    assert totals == repository.totals_from_rollup(recount)
 
 
 def test_unknown_id_format_and_fields_are_400_problems(

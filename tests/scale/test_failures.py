@@ -26,7 +26,10 @@ pytestmark = pytest.mark.db
 def rollup_matches_recount(live: LiveKaiku) -> bool:
     async def compare(session: AsyncSession) -> bool:
         conn = await session.connection()
-        return await repository.rollup_contents(conn) == await repository.recount_from_raw(conn)
+        recount = await repository.recount_from_raw(conn)
+        return await repository.rollup_contents(conn) == recount and (
+            await repository.totals_contents(conn) == repository.totals_from_rollup(recount)
+        )
 
     return bool(live._db(compare))
 
