@@ -11,9 +11,10 @@ from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.app import create_app
+from server.database import create_engine
 from server.schema import Base
 from server.settings import Settings
 from tests.support.databases import backend, create_database, drop_database
@@ -67,7 +68,7 @@ def _empty(url: str) -> None:
     import asyncio
 
     async def run() -> None:
-        engine = create_async_engine(url)
+        engine = create_engine(Settings(database_url=url))  # with SQLite's busy timeout
         async with engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 await conn.execute(delete(table))

@@ -9,9 +9,10 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from server.database import create_engine
 from server.migrations_runner import upgrade
+from server.settings import Settings
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "KAIKU_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -59,7 +60,7 @@ async def _admin(sql: str) -> None:
 
 
 async def _migrate(url: str) -> None:
-    engine = create_async_engine(url)
+    engine = create_engine(Settings(database_url=url))
     try:
         await upgrade(engine)
     finally:
