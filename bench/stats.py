@@ -33,6 +33,7 @@ from server.app import create_app
 from server.auth.keys import create_key
 from server.auth.roles import Role
 from server.catalog.lookup import CatalogSnapshot, load_snapshot
+from server.feedback.repository import REBUILD_TOTALS_SQL
 from server.feedback.scales import OPTIONS, QUESTION
 from server.feedback.statistics import HELSINKI
 from server.settings import Settings
@@ -164,6 +165,7 @@ async def load_postgresql(url: str, catalog: CatalogSnapshot, n: int) -> int:
             records=[(*k, v) for k, v in counts.items()],
             columns=ROLLUP_COLUMNS,
         )
+        await conn.execute(REBUILD_TOTALS_SQL)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -189,6 +191,7 @@ def load_sqlite(url: str, catalog: CatalogSnapshot, n: int) -> int:
             f"VALUES ({','.join('?' * len(ROLLUP_COLUMNS))})",
             [(stamp(k[0]), *k[1:], v) for k, v in counts.items()],
         )
+        db.execute(REBUILD_TOTALS_SQL)
         db.commit()
         db.execute("ANALYZE")
     finally:

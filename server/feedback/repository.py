@@ -19,6 +19,16 @@ rollups = ResponseRollup.__table__
 totals = ResponseTotal.__table__
 
 
+REBUILD_TOTALS_SQL = (
+    "INSERT INTO response_totals "
+    "(unit_id, path_id, step_id, channel, contact_mode, option, misuse, count) "
+    "SELECT unit_id, path_id, step_id, channel, contact_mode, option, misuse, SUM(count) "
+    "FROM response_rollups "
+    "GROUP BY unit_id, path_id, step_id, channel, contact_mode, option, misuse"
+)
+"""Fill an empty ``response_totals`` from the roll-up (bulk loads; repair)."""
+
+
 class TotalKey(NamedTuple):
     unit_id: int
     path_id: int
