@@ -146,7 +146,7 @@ def panel_language(lang: str) -> str:
 def invite_block(lang: str, url: str) -> h.Element:
     """The optional, clearly separate invitation under a thank-you (declining = ignoring it)."""
     lang = panel_language(lang)
-    return h.aside(".panel-invite", aria_labelledby="panel-invite")[
+    return h.div(".panel-invite")[
         h.h2("#panel-invite")[t("invite", lang)],
         h.p[t("invite_hint", lang)],
         h.p[h.a(".secondary", href=f"{url}&lang={lang}")[t("join", lang)]],
@@ -159,7 +159,7 @@ def kiosk_invite_block(absolute_url: str, lang: str) -> h.Element:
     lang = panel_language(lang)
     qr = segno.make(f"{absolute_url}&lang={lang}", error="m")
     svg = qr.svg_inline(scale=3, dark="#000", light="#fff", omitsize=False)
-    return h.aside(".panel-invite", aria_labelledby="panel-invite")[
+    return h.div(".panel-invite")[
         h.h2("#panel-invite")[t("invite", lang)],
         h.p[t("invite_hint", lang), " ", t("scan", lang)],
         h.div(role="img", aria_label=t("scan", lang))[Markup(svg)],  # noqa: S704 -- segno output
