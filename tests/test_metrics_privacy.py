@@ -41,3 +41,27 @@ def test_a_series_appears_only_when_it_reaches_the_threshold(
         headers=headers,
     )
     assert response_series(client)["very_poor"] == 5, "9 is published as 5"
+
+
+def test_exposition_is_promtool_clean(client: TestClient[Litestar], seeded: Seeded) -> None:
+    """Names, types, units and help texts follow Prometheus conventions."""
+    import subprocess
+
+    from tests.support.promtool import find_binary
+
+    headers = bearer(seeded.kiosk_key)
+    client.post(
+        "/api/v1/responses/batch",
+        json={"items": [answer(rating="good") for _ in range(5)]},
+        headers=headers,
+    )
+    client.post("/api/v1/kiosks/heartbeat", json={"outbox_pending": 2}, headers=headers)
+    text = client.get("/metrics").text
+    assert "kaiku_responses_total{" in text
+    assert "kaiku_kiosk_last_seen_timestamp_seconds{" in text
+    checked = subprocess.run(
+        [find_binary("promtool"), "check", "metrics"], input=text, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.strip() == "", checked.stdout
+    assert checked.stderr.strip() == "", checked.stderr
