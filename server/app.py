@@ -21,7 +21,11 @@ from server.auth.controllers import StaffAuthController
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem, document_problems
 from server.feedback.answer_pages import AnswerPageController
-from server.feedback.contacts import ContactsController, SmsReceiptsController
+from server.feedback.contacts import (
+    ContactsController,
+    SmsInboundController,
+    SmsReceiptsController,
+)
 from server.feedback.controllers import KioskDeviceController, ResponsesController
 from server.feedback.overview_page import OverviewPageController
 from server.feedback.pages import KioskPageController
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             KioskPageController,
             ContactsController,
             SmsReceiptsController,
+            SmsInboundController,
             AnswerPageController,
             QrAnswerController,
             QrPosterController,

@@ -1,4 +1,4 @@
-"""Integration endpoints: "a contact ended" in, delivery receipts from the SMS provider."""
+"""Integration endpoints: contacts in; delivery receipts and replies from the SMS provider."""
 
 from __future__ import annotations
 
@@ -12,10 +12,20 @@ from server.auth.guards import requires
 from server.auth.roles import Role
 from server.errors import Problem
 from server.feedback.invitations import ContactIn, ContactOut, ContactRejected
+from server.feedback.sms_replies import is_stop_message
 from server.feedback.tokens import receipt_secret
 from server.messaging.outbox import RECEIPT_PATH
 from server.messaging.sms import parse_46elks_receipt
-from server.services import ServicesDep
+from server.services import Services, ServicesDep
+
+INBOUND_PATH = "/api/v1/sms/inbound/46elks"
+
+
+def require_callback_secret(services: Services, secret: str) -> None:
+    """46elks does not sign callbacks, so their URLs carry a secret derived from our key."""
+    expected = receipt_secret(services.settings.effective_secret_key)
+    if not hmac.compare_digest(secret.encode(), expected.encode()):
+        raise Problem(403, "forbidden", "Unknown SMS callback.")
 
 
 class ContactsController(Controller):
@@ -47,10 +57,7 @@ class SmsReceiptsController(Controller):
     async def receipt(
         self, request: Request[Any, Any, Any], services: ServicesDep, secret: FromQuery[str] = ""
     ) -> Response[str]:
-        """46elks does not sign callbacks, so the URL carries a secret derived from our key."""
-        expected = receipt_secret(services.settings.effective_secret_key)
-        if not hmac.compare_digest(secret.encode(), expected.encode()):
-            raise Problem(403, "forbidden", "Unknown receipt callback.")
+        require_callback_secret(services, secret)
         form = await request.form()
         try:
             receipt = parse_46elks_receipt({k: str(v) for k, v in form.items()})
@@ -59,3 +66,23 @@ class SmsReceiptsController(Controller):
         # Unknown ids are acknowledged too: 46elks would otherwise retry for hours.
         await services.invitations.apply_receipt(receipt)
         return Response("ok", media_type="text/plain")
+
+
+class SmsInboundController(Controller):
+    """Texts clients send to our number; a STOP-type reply opts the sender out."""
+
+    path = INBOUND_PATH
+    tags = ["invitations"]
+    include_in_schema = False
+
+    @post("/", operation_id="smsInbound46elks", status_code=200)
+    async def inbound(
+        self, request: Request[Any, Any, Any], services: ServicesDep, secret: FromQuery[str] = ""
+    ) -> Response[bytes]:
+        """Always an empty 200: 46elks texts any reply body back to the sender, and retries
+        anything else. The sender's number is hashed for the list and never stored."""
+        require_callback_secret(services, secret)
+        form = await request.form()
+        if is_stop_message(str(form.get("message", ""))):
+            await services.invitations.opt_out_number(str(form.get("from", "")))
+        return Response(b"", media_type="text/plain")

@@ -406,16 +406,31 @@ class InvitationService:
             )
             if not hashed:
                 return False
-            listed = await conn.scalar(
-                select(DoNotContact.phone_hash).where(DoNotContact.phone_hash == hashed)
-            )
-            if listed is None:
-                await conn.execute(
-                    insert(DoNotContact).values(
-                        phone_hash=hashed, source="answer_page", added_at=self.clock()
-                    )
-                )
+            await self._do_not_contact(conn, hashed, "answer_page")
         return True
+
+    async def opt_out_number(self, phone: str) -> bool:
+        """A STOP reply: list the sender's keyed hash; the number itself is never stored.
+
+        False when the sender is no mobile number (nothing could be sent to it anyway).
+        """
+        try:
+            number = normalise_mobile(phone)
+        except InvalidPhone:
+            return False
+        async with self._engine.begin() as conn:
+            await self._do_not_contact(conn, phone_hash(number, self._key), "sms_reply")
+        return True
+
+    async def _do_not_contact(self, conn: AsyncConnection, hashed: str, source: str) -> None:
+        """The one path onto the do-not-contact list (answer page and STOP replies)."""
+        listed = await conn.scalar(
+            select(DoNotContact.phone_hash).where(DoNotContact.phone_hash == hashed)
+        )
+        if listed is None:
+            await conn.execute(
+                insert(DoNotContact).values(phone_hash=hashed, source=source, added_at=self.clock())
+            )
 
     # --- delivery receipts -------------------------------------------------------------
     async def apply_receipt(self, receipt: DeliveryReceipt) -> bool:

@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # integrations and the SMS gateway
     ("POST", "/api/v1/contacts"): INTEGRATION,
     ("POST", "/api/v1/sms/receipts/46elks"): NOBODY,  # only with the secret in its URL
+    ("POST", "/api/v1/sms/inbound/46elks"): NOBODY,  # only with the secret in its URL
     # clients' own pages: the link token or poster is all they have
     ("GET", "/a/{token:str}"): EVERYONE,
     ("POST", "/a/{token:str}"): EVERYONE,
