@@ -74,6 +74,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/stats/export/nhs-fft"): MANAGERS,
     ("GET", "/api/v1/stats/export/nps"): MANAGERS,
     ("GET", "/api/v1/stats/patterns"): MANAGERS,
+    ("GET", "/api/v1/stats/response-rates"): MANAGERS,
     ("GET", "/api/v1/stats/summary"): MANAGERS,
     ("GET", "/api/v1/stats/trend"): MANAGERS,
     ("GET", "/overview"): MANAGERS,
