@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import ColumnElement, case, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +36,7 @@ from server.feedback import tokens
 from server.feedback.ingest import CONFLICT, IngestService, Origin
 from server.feedback.invitation_models import DoNotContact, Invitation
 from server.feedback.schemas import ResponseIn
+from server.feedback.stats_queries import StatsFilter
 from server.messaging.gsm7 import fits_single_sms
 from server.messaging.models import OutboxMessage
 from server.messaging.sms import DeliveryReceipt
@@ -491,8 +492,32 @@ class InvitationCounts:
         return self.counts["answered"] / sent if sent else None
 
 
+def invitation_conditions(where: StatsFilter) -> list[ColumnElement[bool]]:
+    """The statistics filter applied to invitations.
+
+    The date range selects invitations *sent* in it (the cohort a response rate is
+    about); every invitation is channel ``sms``, so another channel matches nothing.
+    """
+    out: list[ColumnElement[bool]] = []
+    for column, value in (
+        (Invitation.unit_id, where.unit_id),
+        (Invitation.path_id, where.path_id),
+        (Invitation.step_id, where.step_id),
+        (Invitation.contact_mode, where.contact_mode),
+    ):
+        if value is not None:
+            out.append(column == value)
+    if where.start is not None:
+        out.append(Invitation.sent_at >= where.start)
+    if where.end is not None:
+        out.append(Invitation.sent_at < where.end)
+    if where.channel not in (None, "sms"):
+        out.append(false())
+    return out
+
+
 async def invitation_counts(
-    conn: AsyncConnection, snapshot: CatalogSnapshot
+    conn: AsyncConnection, snapshot: CatalogSnapshot, where: StatsFilter | None = None
 ) -> list[InvitationCounts]:
     """Per path, step and contact mode: invitations scheduled, skipped, sent, … answered.
 
@@ -511,7 +536,9 @@ async def invitation_counts(
             func.count(Invitation.delivered_at).label("delivered"),
             func.count(Invitation.failed_at).label("failed"),
             func.count(Invitation.answered_at).label("answered"),
-        ).group_by(Invitation.path_id, Invitation.step_id, Invitation.contact_mode)
+        )
+        .where(*invitation_conditions(where or StatsFilter()))
+        .group_by(Invitation.path_id, Invitation.step_id, Invitation.contact_mode)
     )
     out = []
     for row in rows:
@@ -531,11 +558,13 @@ async def invitation_counts(
     return out
 
 
-async def response_rates(engine: AsyncEngine, catalog: CatalogCache) -> list[InvitationCounts]:
+async def response_rates(
+    engine: AsyncEngine, catalog: CatalogCache, where: StatsFilter | None = None
+) -> list[InvitationCounts]:
     """For the statistics: the invitation funnel with ``response_rate`` per series."""
     snapshot = await catalog.get(engine)
     async with engine.connect() as conn:
-        return await invitation_counts(conn, snapshot)
+        return await invitation_counts(conn, snapshot, where)
 
 
 async def demo_link(settings: Settings) -> str | None:

@@ -27,6 +27,8 @@ from server.catalog.lookup import CatalogSnapshot
 from server.errors import Problem
 from server.feedback import statistics as st
 from server.feedback import stats_queries as q
+from server.feedback.invitations import response_rates
+from server.feedback.response_rates import ResponseRateRow, response_rate_rows
 from server.feedback.scales import CHANNELS, FFT_OPTIONS, NPS_OPTIONS, Channel, ContactMode
 from server.privacy.suppression import CountNode, suppress_flat, suppress_tree
 from server.services import ServicesDep
@@ -292,6 +294,21 @@ class StatsController(Controller):
         if stats.format == "csv":
             return csv_response(_struct_csv(out), "nps-summary")
         return out
+
+    @get(
+        "/response-rates",
+        operation_id="statsResponseRates",
+        summary="SMS invitations sent, delivered, failed, answered; response rate with 95 % CI",
+    )
+    async def response_rates(
+        self, services: ServicesDep, stats: StatsQueryDep
+    ) -> list[ResponseRateRow] | Response[str]:
+        """Per path, step and contact mode; from/to select invitations sent in those days."""
+        series = await response_rates(services.engine, services.catalog, stats.filter)
+        rows = response_rate_rows(series, stats.threshold)
+        if stats.format == "csv":
+            return csv_response(_struct_csv(rows), "response-rates")
+        return rows
 
 
 async def load_table(
