@@ -69,7 +69,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url,
             connect_args={"timeout": settings.db_statement_timeout_seconds},
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        busy_ms = int(settings.db_statement_timeout_seconds * 1000)
+        event.listen(
+            engine.sync_engine,
+            "connect",
+            lambda conn, record: _sqlite_pragmas(conn, record, busy_ms),
+        )
         return engine
     timeout_ms = int(settings.db_statement_timeout_seconds * 1000)
     return create_async_engine(
@@ -89,11 +94,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -28,7 +30,16 @@ hypothesis_settings.register_profile(
     "kaiku", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("kaiku")
-DB_FIXTURES = {"database_url", "settings", "app", "client", "seeded", "run", "live_kiosk"}
+DB_FIXTURES = {
+    "session_database",
+    "database_url",
+    "settings",
+    "app",
+    "client",
+    "seeded",
+    "run",
+    "live_kiosk",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,17 +69,36 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def session_database() -> Iterator[str]:
+    """One migrated database per run (on SQLite: the template each test copies)."""
     url = create_database(backend())
     yield url
     drop_database(url)
+
+
+@pytest.fixture
+def database_url(session_database: str, tmp_path: Path) -> str:
+    """An empty, migrated database for this test.
+
+    On SQLite each test gets its own copy of the migrated template file, so nothing a
+    previous test left behind (not even a lingering lock) can reach it; PostgreSQL
+    tests share the run's database, emptied before each test.
+    """
+    if session_database.startswith("sqlite"):
+        target = tmp_path / "kaiku.db"
+        shutil.copyfile(session_database.split(":///", 1)[1], target)
+        return f"sqlite+aiosqlite:///{target}"
+    _empty(session_database)
+    return session_database
 
 
 def _empty(url: str) -> None:
     import asyncio
 
     async def run() -> None:
-        engine = create_engine(Settings(database_url=url))  # with SQLite's busy timeout
+        # A longer busy timeout than the app's: on a loaded two-core machine a previous
+        # test's background worker can hold SQLite's write lock for a while.
+        engine = create_engine(Settings(database_url=url, db_statement_timeout_seconds=60))
         async with engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 await conn.execute(delete(table))
@@ -79,7 +109,6 @@ def _empty(url: str) -> None:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    _empty(database_url)
     return Settings(
         env="test",
         database_url=database_url,

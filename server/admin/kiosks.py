@@ -79,9 +79,7 @@ def pairing_page(kiosk: Kiosk, code: str, expires: dt.datetime, enrol_url: str) 
     return layout(
         f"Pairing code for {kiosk.code}",
         h.p["On the tablet, open the enrolment address and type this code:"],
-        h.p(style="font-size:3rem;font-family:monospace;letter-spacing:.15em;font-weight:bold")[
-            h.span(".pairing-code")[code]
-        ],
+        h.p[h.span(".pairing-code")[code]],
         h.dl[
             h.dt["Enrolment address"],
             h.dd[h.a(href=enrol_url)[enrol_url]],

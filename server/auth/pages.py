@@ -34,6 +34,7 @@ def layout(title: str, *content: h.Node, nav: h.Node = None) -> str:
                 h.meta(name="viewport", content="width=device-width, initial-scale=1"),
                 h.meta(name="robots", content="noindex"),
                 h.title[f"{title} – Kaiku staff"],
+                h.link(rel="stylesheet", href="/static/staff.css"),
             ],
             h.body[
                 h.header[h.p[h.a(href=HOME_URL)["Kaiku staff"]], nav],
