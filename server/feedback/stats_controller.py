@@ -33,6 +33,11 @@ from server.feedback.scales import CHANNELS, FFT_OPTIONS, NPS_OPTIONS, Channel, 
 from server.privacy.suppression import CountNode, suppress_flat, suppress_tree
 from server.services import ServicesDep
 
+# Kaiku has no data outside these days, and the time zone arithmetic overflows near
+# the ends of the calendar (found by schemathesis: from=0001-01-01 was a 500).
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2099, 12, 31)
+
 GroupBy = Literal["path", "step", "channel", "contact_mode"]
 Format = Literal["json", "csv"]
 Pattern = Literal["hour", "weekday"]
@@ -94,6 +99,11 @@ async def provide_query(
         raise Problem(400, "step-needs-path", "Give path together with step.")
     if from_ and to and to < from_:
         raise Problem(400, "bad-range", "'to' is before 'from'.")
+    for day in (from_, to):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise Problem(
+                400, "bad-range", f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}."
+            )
     start, end = st.local_day_bounds(from_, to)
     where = q.StatsFilter(
         unit_id, path_id, step_id, channel, contact_mode, start, end, include_misuse

@@ -238,3 +238,13 @@ def test_no_reply_reveals_a_small_group(
             or sum(v or 0 for v in shown.values()) != t.total.n.count - small
         )
     assert t.total.options["poor"].count is None
+
+
+def test_dates_outside_the_supported_calendar_are_a_400(
+    client: Client, manager: dict[str, str]
+) -> None:
+    """Found by schemathesis: from=0001-01-01 overflowed the time zone arithmetic."""
+    for query in ("from=0001-01-01", "to=9999-12-31", "from=1999-12-31"):
+        reply = client.get(f"/api/v1/stats/summary?{query}", headers=manager)
+        assert reply.status_code == 400, query
+        assert reply.json()["type"] == "urn:kaiku:problem:bad-range"
