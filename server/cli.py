@@ -22,41 +22,26 @@ from server.auth.roles import Role
 from server.auth.users import UserError, create_user
 from server.catalog.importer import CatalogError, import_catalog, parse_catalog
 from server.catalog.models import Kiosk
+from server.commands import run_in_session, settings_from_env
 from server.database import create_engine
 from server.demo import DEMO_USER, ensure_demo_user, seed_demo_answers
 from server.feedback.invitations import demo_link
 from server.feedback.kiosks import create_pairing_code, kiosk_by_code
 from server.migrations_runner import upgrade
 from server.panels.cli import panels, purge
-from server.settings import Settings, SettingsError
+from server.settings import Settings
 
 T = TypeVar("T")
 EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "ops" / "catalog.example.toml"
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+    return settings_from_env()
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
     """Run ``work`` in one committed session against the configured database."""
-
-    async def main() -> T:
-        engine = create_engine(_settings())
-        try:
-            if migrate:
-                await upgrade(engine)
-            async with AsyncSession(engine, expire_on_commit=False) as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+    return run_in_session(_settings(), work, migrate=migrate)
 
 
 @click.group()

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-REASON_CODES = (
-    "waiting_time",
-    "staff_attitude",
-    "clarity",
-    "accessibility",
-    "outcome",
-    "being_heard",
-    "information",
-    "digital_service",
-    "premises",
-    "language",
-)
-ICONS = ("document", "meeting", "decision", "followup", "phone", "video", "home", "group", "info")
 Reason = Literal[
     "waiting_time",
     "staff_attitude",
@@ -35,6 +22,10 @@ Reason = Literal[
 Icon = Literal[
     "document", "meeting", "decision", "followup", "phone", "video", "home", "group", "info"
 ]
+
+
+REASON_CODES: tuple[str, ...] = get_args(Reason)
+ICONS: tuple[str, ...] = get_args(Icon)
 
 
 class Names(msgspec.Struct, forbid_unknown_fields=True):

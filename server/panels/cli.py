@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -10,35 +9,20 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.database import create_engine
-from server.migrations_runner import upgrade
+from server.commands import run_in_session, settings_from_env
 from server.panels import volunteers
 from server.panels.crypto import cipher_from_settings
-from server.settings import Settings, SettingsError
+from server.settings import Settings
 
 T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+    return settings_from_env()
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def main() -> T:
-        engine = create_engine(settings)
-        try:
-            await upgrade(engine)
-            async with AsyncSession(engine, expire_on_commit=False) as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+    return run_in_session(settings, work)
 
 
 @click.group()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from server.jobs import ScheduledJob
 from server.settings import Settings
-from tests.support.fake_46elks import Fake46elks
+from tests.support.fake_46elks import Fake46elks, with_fake_gateway
 from tests.support.smtp import LoopbackSmtp
 
 
@@ -46,16 +46,7 @@ def _daily_job_just_ran(url: str) -> None:
 def settings(settings: Settings, fake_elks: Fake46elks, smtp: LoopbackSmtp) -> Settings:
     _daily_job_just_ran(settings.database_url)
     return dataclasses.replace(
-        settings,
-        sms_gateway="46elks",
-        sms_46elks_username="kaiku",
-        sms_46elks_password="elks-secret",
-        sms_46elks_sender="Kaiku",
-        sms_46elks_base_url=fake_elks.base_url,
-        outbox_poll_seconds=3600.0,
-        sms_delay_minutes=30,
-        sms_window_start_hour=0,
-        sms_window_end_hour=24,
+        with_fake_gateway(settings, fake_elks),
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         smtp_starttls=False,

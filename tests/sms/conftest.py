@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 
 from server.settings import Settings
-from tests.support.fake_46elks import Fake46elks
+from tests.support.fake_46elks import Fake46elks, with_fake_gateway
 
 
 class Clock:
@@ -35,18 +34,7 @@ def fake_elks() -> Iterator[Fake46elks]:
 def settings(settings: Settings, fake_elks: Fake46elks) -> Settings:
     """The shared test settings with the 46elks gateway on loopback; the app's own worker
     polls rarely so tests drive their own workers."""
-    return dataclasses.replace(
-        settings,
-        sms_gateway="46elks",
-        sms_46elks_username="kaiku",
-        sms_46elks_password="elks-secret",
-        sms_46elks_sender="Kaiku",
-        sms_46elks_base_url=fake_elks.base_url,
-        sms_delay_minutes=30,
-        sms_window_start_hour=0,
-        sms_window_end_hour=24,
-        outbox_poll_seconds=3600.0,
-    )
+    return with_fake_gateway(settings, fake_elks)
 
 
 @pytest.fixture

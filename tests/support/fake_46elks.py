@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import json
 import re
 import threading
@@ -315,3 +316,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(payload)
+
+
+def with_fake_gateway(settings: Any, fake: Fake46elks) -> Any:
+    """Test settings that send SMS to ``fake`` at once and let tests drive the worker."""
+    return dataclasses.replace(
+        settings,
+        sms_gateway="46elks",
+        sms_46elks_username=fake.username,
+        sms_46elks_password=fake.password,
+        sms_46elks_sender="Kaiku",
+        sms_46elks_base_url=fake.base_url,
+        sms_delay_minutes=30,
+        sms_window_start_hour=0,
+        sms_window_end_hour=24,
+        outbox_poll_seconds=3600.0,
+    )
