@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import math
 import multiprocessing
@@ -16,6 +17,7 @@ import os
 import random
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,7 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.keys import create_key
+from server.auth.roles import Role
+from server.catalog.models import Kiosk
 from server.feedback.scales import FFT_OPTIONS
 from tests.support.live import LiveKaiku, live_kaiku
 
@@ -47,12 +54,40 @@ def running_kaiku(
         yield server
 
 
+def kiosk_fleet(server: LiveKaiku, count: int) -> list[str]:
+    """Device keys of ``count`` kiosks like the seeded one (same unit and services).
+
+    Load comes from many kiosks, as in a deployment: each device key has its own rate
+    limit (KAIKU_RATE_LIMIT_KIOSK_PER_MINUTE), its own repeat-tap check and its own
+    cache entry, and a benchmark from a single key would measure that key's limit.
+    """
+
+    async def make(session: AsyncSession) -> list[str]:
+        model = await session.scalar(select(Kiosk).where(Kiosk.code == server.kiosk_code))
+        assert model is not None
+        kiosks = [
+            Kiosk(unit_id=model.unit_id, code=f"bench-{n:05d}", name=f"Bench {n}",
+                  services=model.services)
+            for n in range(count)
+        ]  # fmt: skip
+        session.add_all(kiosks)
+        await session.flush()
+        keys = [await create_key(session, k.code, Role.KIOSK, kiosk_id=k.id) for k in kiosks]
+        return [key.secret for key in keys]
+
+    keys: list[str] = server._db(make)
+    return keys
+
+
 @dataclass(frozen=True)
 class Load:
-    """What to send: ``batch`` = 0 for single POSTs, else answers per batch request."""
+    """What to send: ``batch`` = 0 for single POSTs, else answers per batch request.
+
+    Requests take the device keys in turn, so the load comes from every kiosk alike.
+    """
 
     base_url: str
-    device_key: str
+    device_keys: tuple[str, ...]
     batch: int
     connections: int
     seconds: float
@@ -122,12 +157,17 @@ def wrk_available() -> bool:
 def run_wrk(load: Load) -> Outcome:
     """Drive ``load`` with wrk (one thread: C, so it leaves the cores to the server)."""
     seconds = max(1, round(load.seconds))
+    with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as keys:
+        keys.write("\n".join(load.device_keys) + "\n")
     command = [
         "wrk", "-t1", f"-c{load.connections}", f"-d{seconds}s", "--timeout", "10s",
         "-s", str(LUA_SCRIPT), load.base_url + load.path,
-        "--", load.device_key, str(load.batch), str(random.randrange(1, 2**31)),
+        "--", keys.name, str(load.batch), str(random.randrange(1, 2**31)),
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(keys.name)
     line = next((row for row in done.stdout.splitlines() if row.startswith("KAIKU_BENCH ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
@@ -167,10 +207,8 @@ async def _httpx_load(load: Load) -> Outcome:
     limits = httpx.Limits(
         max_connections=load.connections, max_keepalive_connections=load.connections
     )
-    headers = {"Authorization": f"Bearer {load.device_key}"}
-    async with httpx.AsyncClient(
-        base_url=load.base_url, limits=limits, headers=headers, timeout=10
-    ) as client:
+    turn = itertools.cycle(load.device_keys)
+    async with httpx.AsyncClient(base_url=load.base_url, limits=limits, timeout=10) as client:
         start = time.perf_counter()
         deadline = start + load.seconds
 
@@ -178,7 +216,11 @@ async def _httpx_load(load: Load) -> Outcome:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
                 try:
-                    reply = await client.post(load.path, json=body(load.batch))
+                    reply = await client.post(
+                        load.path,
+                        json=body(load.batch),
+                        headers={"Authorization": f"Bearer {next(turn)}"},
+                    )
                 except httpx.HTTPError:
                     counts["failed"] += 1
                     counts["unanswered"] += 1

@@ -1,6 +1,7 @@
 -- wrk script for bench/ingest.py: every request carries answers with fresh uuid4 ids.
 --
--- Arguments (after `--` on the wrk command line): device key, items per request
+-- Arguments (after `--` on the wrk command line): a file of device keys (one per line;
+-- requests take them in turn, as if from that many kiosks), items per request
 -- (0 = single POST to /api/v1/responses, n = batch of n), random seed. The seed comes
 -- from Python so a warm-up and a measured run started in the same second never repeat ids.
 -- done() prints one JSON line (prefixed "KAIKU_BENCH ") that bench/common.py parses.
@@ -12,7 +13,9 @@ local RATINGS = { "very_good", "good", "neither", "poor", "very_poor", "dont_kno
 local threads = {}
 local counter = 0
 
-local batch, key, stamp_second, stamp_text
+local batch, stamp_second, stamp_text
+local headers = {}
+local turn = 0
 
 function setup(thread)
   counter = counter + 1
@@ -21,14 +24,19 @@ function setup(thread)
 end
 
 function init(args)
-  key = args[1]
+  for key in io.lines(args[1]) do
+    if key ~= "" then
+      table.insert(headers, {
+        ["Content-Type"] = "application/json",
+        ["Authorization"] = "Bearer " .. key,
+      })
+    end
+  end
   batch = tonumber(args[2])
   math.randomseed(tonumber(args[3]) + 7919 * thread_no)
   for _ = 1, 10 do random() end
   stored, duplicate, rejected, bad = 0, 0, 0, 0
   wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. key
   if batch > 0 then wrk.path = "/api/v1/responses/batch" else wrk.path = "/api/v1/responses" end
 end
 
@@ -57,12 +65,13 @@ local function answer()
 end
 
 function request()
+  turn = turn % #headers + 1
   if batch == 0 then
-    return wrk.format(nil, nil, nil, answer())
+    return wrk.format(nil, nil, headers[turn], answer())
   end
   local items = {}
   for i = 1, batch do items[i] = answer() end
-  return wrk.format(nil, nil, nil, '{"items":[' .. concat(items, ",") .. "]}")
+  return wrk.format(nil, nil, headers[turn], '{"items":[' .. concat(items, ",") .. "]}")
 end
 
 function response(status, headers, body)

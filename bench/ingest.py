@@ -13,7 +13,15 @@ import argparse
 import os
 from dataclasses import dataclass
 
-from bench.common import CpuSample, Load, Outcome, run_load, running_kaiku, wrk_available
+from bench.common import (
+    CpuSample,
+    Load,
+    Outcome,
+    kiosk_fleet,
+    run_load,
+    running_kaiku,
+    wrk_available,
+)
 
 
 @dataclass(frozen=True)
@@ -104,10 +112,11 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
     unanswered_so_far = 0
     env = dict(item.split("=", 1) for item in args.env)
     with running_kaiku(backend, workers, env) as server:
+        keys = tuple(kiosk_fleet(server, args.kiosks))
         for kind, batch in (("single", 0), ("batch", args.batch_size)):
 
             def load(seconds: float, batch: int = batch) -> Load:
-                return Load(server.base_url, server.device_key, batch, args.connections, seconds)
+                return Load(server.base_url, keys, batch, args.connections, seconds)
 
             warm = run_load(load(args.warmup), args.loadgen)
             before = CpuSample.take(server.pid, server.database_url)
@@ -136,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument(
+        "--kiosks", type=int, default=1000, help="device keys the requests take in turn"
+    )
+    parser.add_argument(
         "--loadgen",
         choices=["wrk", "httpx"],
         default="wrk" if wrk_available() else "httpx",
@@ -154,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"load: {args.loadgen}, {args.connections} connections, {args.warmup:g} s warm-up + "
-        f"{args.seconds:g} s per run, batches of {args.batch_size}"
+        f"{args.seconds:g} s per run, batches of {args.batch_size}, {args.kiosks} kiosks"
     )
     print(HEADER)
     rows = [row for b in backends for w in worker_counts for row in measure(args, b, w)]

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from server.catalog.lookup import CatalogCache, CatalogSnapshot
 from server.feedback import repository
 from server.feedback.coalesce import Coalescer
-from server.feedback.repository import RollupKey
+from server.feedback.repository import RollupKey, TapWindow
 from server.feedback.scales import QUESTION, is_valid_rating
 from server.feedback.schemas import ItemResult, ResponseIn
 from server.privacy.scrub import scrub_comment
@@ -99,23 +99,26 @@ class IngestService:
         self._engine = engine
         self._catalog = catalog
         self._settings = settings
-        self._singles: Coalescer[Origin, ResponseIn, ItemResult] = Coalescer(
-            self.ingest, max_items=settings.max_batch_items
+        self._singles: Coalescer[tuple[Origin, ResponseIn], ItemResult] = Coalescer(
+            self._ingest, max_items=settings.max_batch_items
         )
 
     async def ingest_one(self, origin: Origin, item: ResponseIn) -> ItemResult:
-        """Store one answer; concurrent calls for the same origin share a transaction."""
-        return await self._singles.submit(origin, item)
+        """Store one answer; concurrent calls (from any kiosk) share a transaction."""
+        return await self._singles.submit((origin, item))
 
     async def ingest(self, origin: Origin, items: Sequence[ResponseIn]) -> list[ItemResult]:
         """Validate, store new items, count duplicates; one result per item, in order."""
+        return await self._ingest([(origin, item) for item in items])
+
+    async def _ingest(self, items: Sequence[tuple[Origin, ResponseIn]]) -> list[ItemResult]:
         snapshot = await self._catalog.get(self._engine)
         now = dt.datetime.now(dt.UTC)
         results: dict[int, ItemResult] = {}
         rows: dict[uuid.UUID, NewResponse] = {}
         first_index: dict[uuid.UUID, int] = {}
         repeats: list[tuple[int, uuid.UUID, str]] = []
-        for index, item in enumerate(items):
+        for index, (origin, item) in enumerate(items):
             print_ = fingerprint(item)
             try:
                 row = self._row(snapshot, origin, item, print_, now)
@@ -129,7 +132,7 @@ class IngestService:
             first_index[item.id] = index
 
         if rows:
-            outcome, kept = await self._store(origin, list(rows.values()))
+            outcome, kept = await self._store(list(rows.values()))
             for item_id, index in first_index.items():
                 results[index] = outcome[item_id]
             # A repeated id within the batch is judged like a retry: against what is stored.
@@ -202,14 +205,13 @@ class IngestService:
         )
 
     async def _store(
-        self, origin: Origin, rows: list[NewResponse]
+        self, rows: list[NewResponse]
     ) -> tuple[dict[uuid.UUID, ItemResult], dict[uuid.UUID, str]]:
         """Insert new rows; return each row's result and the fingerprint stored per id."""
         # Sorted by id: concurrent batches with overlapping ids lock in the same order.
         rows.sort(key=lambda row: str(row.id))
         async with self._engine.begin() as conn:
-            if origin.kiosk_id is not None:
-                await self._flag_repeat_taps(conn, origin.kiosk_id, rows)
+            await self._flag_repeat_taps(conn, rows)
             inserted = await repository.insert_new(conn, [vars(row).copy() for row in rows])
             increments: dict[RollupKey, int] = {}
             for row in rows:
@@ -232,27 +234,35 @@ class IngestService:
                 outcome[row.id] = ItemResult(row.id, "rejected", CONFLICT)
         return outcome, kept
 
-    async def _flag_repeat_taps(
-        self, conn: AsyncConnection, kiosk_id: int, rows: list[NewResponse]
-    ) -> None:
+    async def _flag_repeat_taps(self, conn: AsyncConnection, rows: list[NewResponse]) -> None:
         """Flag answers that follow another on the same kiosk within the misuse interval.
 
         Flagged answers are stored and counted separately, never deleted, and left out of
-        statistics by default.
+        statistics by default. One query covers every kiosk in the transaction.
         """
         interval = dt.timedelta(seconds=self._settings.misuse_interval_seconds)
         if interval <= dt.timedelta(0):
             return
-        ordered = sorted(rows, key=lambda row: row.answered_at)
-        start, end = ordered[0].answered_at - interval, ordered[-1].answered_at
-        if len(ordered) == 1:
-            # The common case, a single tap: one index probe instead of a range read.
-            latest = await repository.latest_kiosk_answer(conn, kiosk_id, start, end)
-            seen = [latest] if latest is not None else []
-        else:
-            seen = sorted(await repository.kiosk_answer_times(conn, kiosk_id, start, end))
-        for row in ordered:
-            position = bisect.bisect_right(seen, row.answered_at)
-            if position and row.answered_at - seen[position - 1] < interval:
-                row.misuse = True
-            bisect.insort(seen, row.answered_at)
+        by_kiosk: dict[int, list[NewResponse]] = {}
+        for row in rows:
+            if row.kiosk_id is not None:
+                by_kiosk.setdefault(row.kiosk_id, []).append(row)
+        for taps in by_kiosk.values():
+            taps.sort(key=lambda row: row.answered_at)
+        windows = [
+            TapWindow(
+                kiosk_id,
+                taps[0].answered_at - interval,
+                taps[-1].answered_at,
+                latest_only=len(taps) == 1,
+            )
+            for kiosk_id, taps in by_kiosk.items()
+        ]
+        stored = await repository.stored_tap_times(conn, windows)
+        for kiosk_id, taps in by_kiosk.items():
+            seen = sorted(stored.get(kiosk_id, []))
+            for row in taps:
+                position = bisect.bisect_right(seen, row.answered_at)
+                if position and row.answered_at - seen[position - 1] < interval:
+                    row.misuse = True
+                bisect.insort(seen, row.answered_at)

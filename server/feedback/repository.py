@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.database import upsert_insert
@@ -101,33 +101,45 @@ async def fingerprints(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[
     return {row.id: row.fingerprint for row in rows}
 
 
-async def kiosk_answer_times(
-    conn: AsyncConnection, kiosk_id: int, start: dt.datetime, end: dt.datetime
-) -> list[dt.datetime]:
-    """Answer times already stored for a kiosk in [start, end], for repeat-tap detection."""
-    rows = await conn.execute(
-        select(responses.c.answered_at).where(
-            responses.c.kiosk_id == kiosk_id,
-            responses.c.answered_at >= start,
-            responses.c.answered_at <= end,
-        )
-    )
-    return list(rows.scalars().all())
+class TapWindow(NamedTuple):
+    """Stored answer times of one kiosk to read for the repeat-tap check.
+
+    ``latest_only``: just the latest time in the window (one index probe), enough when
+    the kiosk has a single new answer; otherwise every time in the window.
+    """
+
+    kiosk_id: int
+    start: dt.datetime
+    end: dt.datetime
+    latest_only: bool
 
 
-async def latest_kiosk_answer(
-    conn: AsyncConnection, kiosk_id: int, start: dt.datetime, end: dt.datetime
-) -> dt.datetime | None:
-    """The latest stored answer time of a kiosk in [start, end] (one index probe)."""
-    # max() keeps the column's type, so the UTC conversion applies on both backends.
-    latest: dt.datetime | None = await conn.scalar(
-        select(func.max(responses.c.answered_at)).where(
-            responses.c.kiosk_id == kiosk_id,
-            responses.c.answered_at >= start,
-            responses.c.answered_at <= end,
+async def stored_tap_times(
+    conn: AsyncConnection, windows: Sequence[TapWindow]
+) -> dict[int, list[dt.datetime]]:
+    """Answer times already stored per kiosk in each window, in one round trip."""
+    parts: list[Any] = []
+    for window in windows:
+        in_window = (
+            responses.c.kiosk_id == window.kiosk_id,
+            responses.c.answered_at >= window.start,
+            responses.c.answered_at <= window.end,
         )
-    )
-    return latest
+        # The kiosk id is selected as a literal: max() leaves no row to take it from.
+        kiosk = literal(window.kiosk_id, Integer).label("kiosk_id")
+        # max() keeps the column's type, so the UTC conversion applies on both backends.
+        when: Any = responses.c.answered_at
+        if window.latest_only:
+            when = func.max(when)
+        parts.append(select(kiosk, when.label("answered_at")).where(*in_window))
+    if not parts:
+        return {}
+    statement: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    times: dict[int, list[dt.datetime]] = {}
+    for kiosk_id, answered_at in await conn.execute(statement):
+        if answered_at is not None:
+            times.setdefault(kiosk_id, []).append(answered_at)
+    return times
 
 
 async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey, int]) -> None:

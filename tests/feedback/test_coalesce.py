@@ -13,14 +13,14 @@ from server.feedback.coalesce import Coalescer
 def test_concurrent_submissions_are_grouped_and_answered_individually() -> None:
     flushed: list[list[int]] = []
 
-    async def flush(key: str, items: Sequence[int]) -> list[int]:
+    async def flush(items: Sequence[int]) -> list[int]:
         flushed.append(list(items))
         await asyncio.sleep(0.01)
         return [item * 10 for item in items]
 
     async def main() -> list[int]:
-        coalescer: Coalescer[str, int, int] = Coalescer(flush, max_items=4)
-        return list(await asyncio.gather(*(coalescer.submit("k", i) for i in range(10))))
+        coalescer: Coalescer[int, int] = Coalescer(flush, max_items=4)
+        return list(await asyncio.gather(*(coalescer.submit(i) for i in range(10))))
 
     assert asyncio.run(main()) == [i * 10 for i in range(10)]
     assert sum(len(group) for group in flushed) == 10
@@ -29,12 +29,12 @@ def test_concurrent_submissions_are_grouped_and_answered_individually() -> None:
 
 
 def test_a_lone_submission_is_flushed_without_waiting() -> None:
-    async def flush(key: str, items: Sequence[int]) -> list[int]:
+    async def flush(items: Sequence[int]) -> list[int]:
         return list(items)
 
     async def main() -> int:
-        coalescer: Coalescer[str, int, int] = Coalescer(flush, max_items=10)
-        return await asyncio.wait_for(coalescer.submit("k", 7), timeout=0.5)
+        coalescer: Coalescer[int, int] = Coalescer(flush, max_items=10)
+        return await asyncio.wait_for(coalescer.submit(7), timeout=0.5)
 
     assert asyncio.run(main()) == 7
 
@@ -42,7 +42,7 @@ def test_a_lone_submission_is_flushed_without_waiting() -> None:
 def test_a_failed_flush_fails_its_waiters_and_the_next_group_still_runs() -> None:
     calls = 0
 
-    async def flush(key: str, items: Sequence[int]) -> list[int]:
+    async def flush(items: Sequence[int]) -> list[int]:
         nonlocal calls
         calls += 1
         await asyncio.sleep(0.01)
@@ -51,10 +51,10 @@ def test_a_failed_flush_fails_its_waiters_and_the_next_group_still_runs() -> Non
         return list(items)
 
     async def main() -> tuple[BaseException | int, ...]:
-        coalescer: Coalescer[str, int, int] = Coalescer(flush, max_items=10)
-        first = asyncio.create_task(coalescer.submit("k", 1))
+        coalescer: Coalescer[int, int] = Coalescer(flush, max_items=10)
+        first = asyncio.create_task(coalescer.submit(1))
         await asyncio.sleep(0)  # the first flush starts with item 1 alone
-        rest = [asyncio.create_task(coalescer.submit("k", i)) for i in (2, 3)]
+        rest = [asyncio.create_task(coalescer.submit(i)) for i in (2, 3)]
         return tuple(await asyncio.gather(first, *rest, return_exceptions=True))
 
     outcome = asyncio.run(main())
@@ -63,14 +63,14 @@ def test_a_failed_flush_fails_its_waiters_and_the_next_group_still_runs() -> Non
 
 
 def test_a_caller_that_goes_away_does_not_cancel_the_others() -> None:
-    async def flush(key: str, items: Sequence[int]) -> list[int]:
+    async def flush(items: Sequence[int]) -> list[int]:
         await asyncio.sleep(0.05)
         return list(items)
 
     async def main() -> int:
-        coalescer: Coalescer[str, int, int] = Coalescer(flush, max_items=10)
-        leaving = asyncio.create_task(coalescer.submit("k", 1))
-        staying = asyncio.create_task(coalescer.submit("k", 2))
+        coalescer: Coalescer[int, int] = Coalescer(flush, max_items=10)
+        leaving = asyncio.create_task(coalescer.submit(1))
+        staying = asyncio.create_task(coalescer.submit(2))
         await asyncio.sleep(0.01)
         leaving.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -345,3 +345,58 @@ def test_concurrent_ingest_calls_on_separate_connections_store_each_id_once(
     assert len(stored) == len(sent)
     assert on_connection(run, _total) == len(sent)
     assert_rollup_equals_recount(on_connection(run, _rollup_and_recount))
+
+
+def test_singles_from_many_kiosks_share_transactions_and_are_flagged_as_if_alone(
+    settings: Settings, seeded: Seeded, run: Any
+) -> None:
+    """Group commit spans kiosks; the repeat-tap check still judges each kiosk on its own."""
+    strict = replace(settings, misuse_interval_seconds=5)
+    base = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
+
+    def at(seconds: int) -> ResponseIn:
+        moment = (base + dt.timedelta(seconds=seconds)).isoformat()
+        return msgspec.json.decode(msgspec.json.encode(answer(answered_at=moment)), type=ResponseIn)
+
+    async def ingest_all() -> tuple[dict[str, bool], int, int]:
+        engine = create_engine(strict)
+        commits = 0
+
+        def count_commit(*_: Any) -> None:
+            nonlocal commits
+            commits += 1
+
+        event.listen(engine.sync_engine, "commit", count_commit)
+        try:
+            catalog = CatalogCache(ttl=60)
+            snapshot = await catalog.get(engine)
+            home = snapshot.kiosks_by_code[seeded.kiosk_code]
+            a, b = [
+                Origin(k.unit_id, "kiosk", "in_person", k.id)
+                for k in snapshot.kiosks.values()
+                if k.unit_id == home.unit_id
+            ][:2]
+            service = IngestService(engine, catalog, strict)
+            await service.ingest(a, [at(0)])
+            await service.ingest(b, [at(0)])
+            # (origin, answer, flagged?): judged against what each kiosk already stored
+            expected = [(a, at(2), True), (b, at(30), False), (a, at(60), False), (b, at(4), True)]
+            expected += [(a if n % 2 else b, at(200 + 10 * n), False) for n in range(40)]
+            commits = 0
+            results = await asyncio.gather(
+                *(service.ingest_one(origin, item) for origin, item, _ in expected)
+            )
+            assert {r.status for r in results} == {"stored"}
+            return {str(item.id): flag for _, item, flag in expected}, commits, len(expected)
+        finally:
+            await engine.dispose()
+
+    wanted, commits, singles = asyncio.run(ingest_all())
+
+    async def flags(session: Any) -> dict[str, bool]:
+        rows = await session.execute(select(Response.id, Response.misuse))
+        return {str(row.id): row.misuse for row in rows}
+
+    stored = run(flags)
+    assert {key: stored[key] for key in wanted} == wanted
+    assert commits < singles / 4, f"{commits} transactions for {singles} concurrent answers"
