@@ -37,6 +37,7 @@ from server.feedback.ingest import CONFLICT, IngestService, Origin
 from server.feedback.invitation_models import DoNotContact, Invitation
 from server.feedback.schemas import ResponseIn
 from server.feedback.stats_queries import StatsFilter
+from server.messaging import outbox
 from server.messaging.gsm7 import fits_single_sms
 from server.messaging.models import OutboxMessage
 from server.messaging.sms import DeliveryReceipt
@@ -251,16 +252,12 @@ class InvitationService:
         expires = send_at + dt.timedelta(days=self._settings.invitation_ttl_days)
         values.update(token_hash=token_hash, send_at=send_at, expires_at=expires)
         await conn.execute(insert(Invitation).values(values))
-        await conn.execute(
-            insert(OutboxMessage).values(
-                invitation_id=values["id"],
-                to_number=number,
-                text=invitation_text(snapshot, data.language, self.link(token)),
-                send_at=send_at,
-                next_attempt_at=send_at,
-                state="queued",
-                attempts=0,
-            )
+        await outbox.enqueue(
+            conn,
+            to_number=number,
+            text=invitation_text(snapshot, data.language, self.link(token)),
+            send_at=send_at,
+            invitation_id=invitation_id,
         )
         return Created(ContactOut(invitation_id, "scheduled", None), token)
 

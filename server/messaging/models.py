@@ -1,7 +1,9 @@
 """The SMS outbox: one row per text to send, claimed by workers with a lease.
 
 ``to_number`` and ``text`` (which holds the single-use link) live here only until the
-gateway accepts the message or it finally fails; then both are erased.
+gateway accepts the message or it finally fails; then both are erased. ``invitation_id``
+names the SMS answer invitation a text belongs to; other senders (panel invitations and
+reminders) leave it empty and keep their own state.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.database import Base, UTCDateTime
 
+MAX_TEXT_CHARS = 400
+"""Longest text the outbox takes (three GSM-7 parts, or six UCS-2 parts)."""
+
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
@@ -23,9 +28,11 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    invitation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("invitations.id"))
+    invitation_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("invitations.id"), nullable=True
+    )
     to_number: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    text: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    text: Mapped[str | None] = mapped_column(String(MAX_TEXT_CHARS), nullable=True)
     send_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

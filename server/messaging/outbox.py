@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.feedback.invitation_models import Invitation
 from server.feedback.tokens import receipt_secret
-from server.messaging.models import OutboxMessage
+from server.messaging.models import MAX_TEXT_CHARS, OutboxMessage
 from server.messaging.sms import (
     OutgoingSms,
     SendOutcome,
@@ -52,10 +52,41 @@ def backoff(attempts: int, rng: random.Random | None = None) -> dt.timedelta:
     return dt.timedelta(seconds=base.total_seconds() * (rng or random).uniform(0.8, 1.2))
 
 
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    to_number: str,
+    text: str,
+    send_at: dt.datetime,
+    invitation_id: uuid.UUID | None = None,
+) -> int:
+    """Queue one text in the caller's transaction; returns its outbox id.
+
+    Every sender goes through here, so every text gets the same leases, retries with
+    backoff and erasure of the number and text after sending.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"an SMS text is at most {MAX_TEXT_CHARS} characters")
+    message_id = await conn.scalar(
+        insert(OutboxMessage)
+        .values(
+            invitation_id=invitation_id,
+            to_number=to_number,
+            text=text,
+            send_at=send_at,
+            next_attempt_at=send_at,
+            state="queued",
+            attempts=0,
+        )
+        .returning(OutboxMessage.id)
+    )
+    return int(message_id or 0)
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
-    invitation_id: uuid.UUID
+    invitation_id: uuid.UUID | None
     to_number: str
     text: str
     attempts: int
@@ -239,8 +270,10 @@ class OutboxWorker:
 
 
 async def _mark(
-    conn: AsyncConnection, invitation_id: uuid.UUID, state: str, **stamps: dt.datetime
+    conn: AsyncConnection, invitation_id: uuid.UUID | None, state: str, **stamps: dt.datetime
 ) -> None:
+    if invitation_id is None:  # not an answer invitation: nothing to mark
+        return
     await conn.execute(
         update(Invitation).where(Invitation.id == invitation_id).values(state=state, **stamps)
     )

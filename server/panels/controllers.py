@@ -58,24 +58,18 @@ async def _create(services: Services, actor: str, data: PanelCreate) -> None:
 
 
 async def _invite(services: Services, actor: str, code: str) -> SelectionOut:
+    """Members, the audited contact read and the queued texts commit together."""
     settings = services.settings
+    now = _now()
     async with services.session() as session:
         panel = await service.panel_by_code(session, code)
         result, invited = await service.select_and_invite(
-            session, panel, settings.panel_invites_per_year, _now()
+            session, panel, settings.panel_invites_per_year, now
         )
+        cipher = cipher_from_settings(settings)
+        queued = await invite.queue(session, settings, cipher, actor, panel, invited, now)
         await session.commit()
-        await invite.send_invitations(
-            session,
-            settings,
-            cipher_from_settings(settings),
-            services.sms_gateway,
-            actor,
-            panel,
-            invited,
-            _now(),
-        )
-        await session.commit()
+    await invite.send_mails(settings, queued.mails)
     return SelectionOut(len(invited), [q.label() for q in result.unmet], result.excluded)
 
 

@@ -97,6 +97,7 @@ T: dict[str, dict[str, str]] = {
         "sv": "Inbjudan till kundpanel: {topic}. Möten: {dates}.",
         "en": "Invitation to a client panel: {topic}. Meetings: {dates}.",
     },
+    "reminder": {"fi": "Muistutus:", "sv": "Påminnelse:", "en": "Reminder:"},
     "accept": {"fi": "Osallistun", "sv": "Jag deltar", "en": "I will take part"},
     "decline_rsvp": {"fi": "En pääse", "sv": "Jag kan inte", "en": "I cannot come"},
     "accepted": {"fi": "Kiitos, nähdään!", "sv": "Tack, vi ses!", "en": "Thank you, see you!"},

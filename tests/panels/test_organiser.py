@@ -106,6 +106,8 @@ def test_create_select_invite_rsvp_and_read_contacts(
 
     members = _members(run)
     assert len(members) == 3
+    assert fake_elks.messages[sms_before:] == []  # texts wait in the outbox
+    client.blocking_portal.call(client.app.state.services.outbox.run_once)
     texts = [m.message for m in fake_elks.messages[sms_before:]]
     mails = smtp.messages[mail_before:]
     assert len(texts) + len(mails) == 3

@@ -1,0 +1,106 @@
+"""Panel texts go through the messaging outbox: queued with the invitation, retried with
+backoff, sent once by several workers, number and text erased after sending."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.auth.roles import Role
+from server.messaging.models import MAX_TEXT_CHARS
+from server.messaging.outbox import OutboxWorker
+from server.panels.crypto import cipher_from_settings
+from server.panels.invite import invitation_text
+from server.panels.models import Panel
+from tests.auth.helpers import signed_in
+from tests.panels.helpers import UNIT, add_volunteer
+from tests.sms.conftest import Clock
+from tests.sms.helpers import outbox_rows, services_of, worker
+from tests.support.fake_46elks import Fake46elks
+from tests.support.fixtures import Seeded
+
+
+def _invite(client: TestClient[Litestar], run: Any, numbers: list[str]) -> None:
+    cipher = cipher_from_settings(services_of(client).settings)
+    for i, number in enumerate(numbers):
+        add_volunteer(run, cipher, f"V{i}", phone=number)
+    signed_in(client, run, Role.ORGANISER)
+    body = {"code": "p1", "topic": "T", "unit": UNIT, "seats": len(numbers)}
+    assert client.post("/api/v1/panels", json=body).status_code == 201
+    assert client.post("/api/v1/panels/p1/invitations").json()["invited"] == len(numbers)
+
+
+def test_invitations_wait_in_the_outbox_and_a_failed_send_is_retried_after_backoff(
+    client: TestClient[Litestar], run: Any, seeded: Seeded, fake_elks: Fake46elks
+) -> None:
+    numbers = ["+358401110001", "+358401110002"]
+    before = len(fake_elks.messages)
+    _invite(client, run, numbers)
+
+    queued = outbox_rows(client)
+    assert [(r.state, r.invitation_id) for r in queued] == [("queued", None)] * 2
+    assert sorted(r.to_number for r in queued) == numbers
+    assert fake_elks.messages[before:] == []
+
+    clock = Clock()
+    sender = worker(client, clock, "panels")
+    fake_elks.fail_next(1, 503)
+    client.blocking_portal.call(sender.run_once)
+    retrying = [r for r in outbox_rows(client) if r.state == "queued"]
+    assert len(retrying) == 1
+    assert "503" in (retrying[0].last_error or "")
+    assert retrying[0].next_attempt_at > clock.now  # backoff, not at once
+    assert client.blocking_portal.call(sender.run_once) == 0
+
+    clock.advance(hours=3)
+    client.blocking_portal.call(sender.run_once)
+
+    rows = outbox_rows(client)
+    assert [r.state for r in rows] == ["sent", "sent"]
+    assert all(r.to_number is None and r.text is None for r in rows)
+    assert sorted(m.to for m in fake_elks.messages[before:]) == numbers
+
+
+def test_two_workers_send_each_panel_text_exactly_once(
+    client: TestClient[Litestar],
+    run: Any,
+    seeded: Seeded,
+    fake_elks: Fake46elks,
+    database_url: str,
+) -> None:
+    numbers = [f"+35840222{i:04d}" for i in range(6)]
+    before = len(fake_elks.messages)
+    _invite(client, run, numbers)
+    gateway, clock = services_of(client).sms_gateway, Clock()
+
+    async def both() -> None:
+        engines = [create_async_engine(database_url) for _ in range(2)]
+        workers = [
+            OutboxWorker(e, gateway, max_attempts=3, poll_seconds=1, clock=clock, name=f"w{i}")
+            for i, e in enumerate(engines)
+        ]
+        try:
+            for _ in range(3):
+                await asyncio.gather(*(w.run_once() for w in workers))
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    client.blocking_portal.call(both)
+
+    assert sorted(m.to for m in fake_elks.messages[before:]) == numbers
+
+
+def test_a_long_topic_is_shortened_but_the_link_is_kept() -> None:
+    panel = Panel(code="p", topic="Aihe " * 60, meeting_dates=["2027-01-20"] * 8)
+    link = "https://kaiku.example.fi/panels/rsvp/" + "x" * 32
+
+    text = invitation_text(panel, "fi", link, reminder=True)
+
+    assert len(text) <= MAX_TEXT_CHARS
+    assert text.endswith(f"… {link}")
+    assert text.startswith("Muistutus:")
