@@ -3,11 +3,19 @@
 Never on IP: a waiting room's tablets share one address. The counters live in the
 database (``rate_limits``: fixed one-minute windows), so every worker and replica
 sees the same count without another service to run; one atomic upsert
-(``INSERT … ON CONFLICT DO UPDATE SET hits = hits + 1 RETURNING hits``) counts and
-reads in a single statement. Sign-in failures are already in the audit log, so that
-limit counts them there (failures only; a correct password is never slowed down).
-A kiosk batch is one request however many answers it carries, so its limit costs one
-statement per batch, not per answer.
+(``INSERT … ON CONFLICT DO UPDATE SET hits = hits + n RETURNING hits``) counts and
+reads in a single statement.
+
+A busy key would otherwise cost a database transaction per request, so a process takes
+hits in leases of ``limit // LEASE_DIVISOR`` (at least 1) and spends them locally. The
+shared counter counts leased hits, so all processes together never admit more than the
+limit; the price is that hits leased but unused by one process are not available to
+another in the same minute (at most ``workers × limit / LEASE_DIVISOR``, 5 % per worker).
+Small limits (answer links, posters) lease one hit at a time, which is exact.
+
+Sign-in failures are already in the audit log, so that limit counts them there
+(failures only; a correct password is never slowed down). A kiosk batch is one request
+however many answers it carries, so it counts as one hit.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import htpy as h
@@ -35,6 +43,7 @@ from server.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, Problem, ProblemBody
 from server.settings import Settings
 
 WINDOW_SECONDS = 60
+LEASE_DIVISOR = 20
 CLEANUP_EVERY_SECONDS = 60.0
 SIGN_IN_PATH = "/staff/sign-in"
 
@@ -49,12 +58,21 @@ class RateLimited(Exception):
 
 
 @dataclass
+class _Lease:
+    """Hits this process took from a key's shared counter for one window."""
+
+    window: int
+    left: int
+
+
+@dataclass
 class RateLimiter:
-    """Fixed-window counters in the shared database."""
+    """Fixed-window counters in the shared database, spent locally in leases."""
 
     engine: AsyncEngine
     clock: Callable[[], float] = time.time
     _last_cleanup: float = 0.0
+    _leases: dict[str, _Lease] = field(default_factory=dict)
 
     async def hit(self, key: str, limit: int) -> None:
         """Count one request for ``key``; raise :class:`RateLimited` beyond ``limit``/minute."""
@@ -62,12 +80,24 @@ class RateLimiter:
             return
         now = self.clock()
         window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        lease = self._leases.get(key)
+        if lease is None or lease.window != window:
+            lease = self._leases[key] = _Lease(window, 0)
+        if lease.left == 0:
+            lease.left = await self._take(key, window, limit, now)
+        if lease.left < 0:  # the shared count reached the limit: refuse until the next window
+            raise RateLimited(int(window + WINDOW_SECONDS - now) + 1, key.split(":", 1)[0])
+        lease.left -= 1
+
+    async def _take(self, key: str, window: int, limit: int, now: float) -> int:
+        """Lease hits from the shared counter: how many were granted, or -1 for none."""
+        size = max(1, limit // LEASE_DIVISOR)
         table = RateLimitCounter.__table__
         stmt = (
             upsert_insert(self.engine.dialect.name, table)
-            .values(key=key, window_start=window, hits=1)
+            .values(key=key, window_start=window, hits=size)
             .on_conflict_do_update(
-                index_elements=["key", "window_start"], set_={"hits": table.c.hits + 1}
+                index_elements=["key", "window_start"], set_={"hits": table.c.hits + size}
             )
             .returning(table.c.hits)
         )
@@ -75,11 +105,12 @@ class RateLimiter:
             hits = int((await conn.execute(stmt)).scalar_one())
             if now - self._last_cleanup > CLEANUP_EVERY_SECONDS:
                 self._last_cleanup = now
+                self._leases = {k: v for k, v in self._leases.items() if v.window == window}
                 await conn.execute(
                     delete(RateLimitCounter).where(RateLimitCounter.window_start < window)
                 )
-        if hits > limit:
-            raise RateLimited(int(window + WINDOW_SECONDS - now) + 1, key.split(":", 1)[0])
+        granted = min(size, limit - (hits - size))
+        return granted if granted > 0 else -1
 
     async def check_sign_in(self, settings: Settings, username: str) -> None:
         """Refuse a sign-in after too many recent failures for this name, or overall."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import event
 
 from server.auth.roles import Role
-from server.ratelimit import token_key
+from server.database import create_engine
+from server.ratelimit import LEASE_DIVISOR, RateLimited, RateLimiter, token_key
 from server.settings import Settings
 from tests.auth.helpers import add_user, sign_in
 from tests.feedback.helpers import answer, bearer
@@ -127,3 +130,35 @@ def test_sign_in_failures_limit_per_name_then_overall(settings: Settings) -> Non
 def test_zero_turns_a_limit_off(settings: Settings) -> None:
     with client_with(settings, rate_limit_answer_per_minute=0) as client:
         assert all(client.post("/a/t", data={}).status_code != 429 for _ in range(15))
+
+
+def test_processes_lease_hits_and_together_never_exceed_the_limit(settings: Settings) -> None:
+    """Two limiters (two processes) on one database: few statements, never over the limit."""
+    limit = 600
+
+    async def main() -> tuple[int, int]:
+        engine = create_engine(settings)
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            processes = [RateLimiter(engine, clock=lambda: NOW) for _ in range(2)]
+            admitted = 0
+            for n in range(2 * limit):
+                try:
+                    await processes[n % 2].hit("key:7", limit)
+                    admitted += 1
+                except RateLimited:
+                    pass
+            return admitted, statements
+        finally:
+            await engine.dispose()
+
+    admitted, statements = asyncio.run(main())
+    lease = limit // LEASE_DIVISOR
+    assert limit - 2 * lease < admitted <= limit
+    assert statements < 2 * limit / lease + 8, f"{statements} statements for {2 * limit} hits"
