@@ -79,9 +79,13 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     async def panels_daily(engine: AsyncEngine) -> int:
         return await panel_jobs.daily(engine, settings.volunteer_retention_months)
 
+    async def panel_reminders(engine: AsyncEngine) -> int:
+        return await panel_jobs.remind(engine, settings, dt.datetime.now(dt.UTC))
+
     return [
         Job("raw-response-retention", dt.timedelta(days=1), purge_raw),
         Job("panel-retention", dt.timedelta(days=1), panels_daily),
+        Job("panel-reminders", panel_jobs.REMINDER_PERIOD, panel_reminders),
     ]
 
 

@@ -71,6 +71,7 @@ class Settings:
     panel_keys: str = ""
     volunteer_retention_months: int = 24
     panel_invites_per_year: int = 3
+    panel_reminder_hours: int = 72
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""
@@ -136,6 +137,8 @@ class Settings:
             if getattr(self, name) < 1:
                 raise SettingsError(f"KAIKU_{name.upper()} must be a positive number")
         self._validate_sms()
+        if self.panel_reminder_hours < 0:
+            raise SettingsError("KAIKU_PANEL_REMINDER_HOURS must be 0 (no reminders) or more")
         for name in _RATE_LIMITS:
             if getattr(self, name) < 0:
                 raise SettingsError(f"KAIKU_{name.upper()} must be 0 (no limit) or more")
@@ -247,6 +250,8 @@ SETTINGS_HELP: dict[str, str] = {
     "first (empty: derived from the secret key; set your own in production)",
     "volunteer_retention_months": "kaiku purge erases volunteers inactive this long",
     "panel_invites_per_year": "a volunteer is invited to at most this many panels a year",
+    "panel_reminder_hours": "one reminder to panel invitees who have not answered after this "
+    "many hours, by the same channel (0 = none)",
     "smtp_host": "SMTP server for panel e-mail (empty: e-mail is logged, not sent)",
     "smtp_port": "SMTP port",
     "smtp_username": "SMTP user name (empty: no login)",

@@ -96,6 +96,9 @@ class PanelMember(Base):
     invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rsvp_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The reminder carries a second link; the first keeps working.
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
 class ContactRead(Base):

@@ -117,6 +117,7 @@ def panel_page(
         ("Seats", f.seats),
         ("Volunteers available", f.pool),
         ("Invited, no answer yet", f.invited),
+        ("Of these, reminded", f.reminded),
         ("Accepted", f.accepted),
         ("Declined", f.declined),
         ("No answer", f.no_answer),

@@ -1,11 +1,12 @@
-"""RSVP links: one token per invitation; accept, decline or withdraw from all panels."""
+"""RSVP links: one token per invitation (and one per reminder); accept, decline or
+withdraw from all panels."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.panels import volunteers
@@ -29,7 +30,12 @@ async def _find(session: AsyncSession, token: str) -> tuple[PanelMember, Panel, 
             select(PanelMember, Panel, Volunteer)
             .join(Panel, Panel.id == PanelMember.panel_id)
             .join(Volunteer, Volunteer.id == PanelMember.volunteer_id)
-            .where(PanelMember.rsvp_token_hash == token_hash(token))
+            .where(
+                or_(
+                    PanelMember.rsvp_token_hash == token_hash(token),
+                    PanelMember.reminder_token_hash == token_hash(token),
+                )
+            )
         )
     ).one_or_none()
     if row is None or row[2].withdrawn_at is not None:

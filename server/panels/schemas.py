@@ -41,6 +41,8 @@ class Figures(msgspec.Struct):
     pool_mix: dict[str, dict[str, int]]
     accepted_mix: dict[str, dict[str, int]]
     respondents_mix: dict[str, dict[str, int | None]] = {}
+    reminded: int = 0
+    """Of ``invited``: those already sent their one reminder."""
 
 
 class SelectionOut(msgspec.Struct):

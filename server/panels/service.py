@@ -8,7 +8,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.lookup import CatalogSnapshot
@@ -159,6 +159,43 @@ async def select_and_invite(
     return result, invited
 
 
+async def due_reminders(
+    session: AsyncSession, now: dt.datetime, after: dt.timedelta
+) -> list[tuple[Panel, list[Invited]]]:
+    """Give each invitation open longer than ``after`` its one reminder link, per panel.
+
+    Only panels that have not met yet. The conditional UPDATE claims each member once,
+    so a reminder is issued once even if two runs overlap; the caller queues the
+    messages in the same transaction.
+    """
+    today = now.date().isoformat()
+    rows = (
+        await session.execute(
+            select(PanelMember.id, PanelMember.volunteer_id, Panel)
+            .join(Panel, Panel.id == PanelMember.panel_id)
+            .where(
+                PanelMember.status == "invited",
+                PanelMember.reminded_at.is_(None),
+                PanelMember.invited_at <= now - after,
+            )
+            .order_by(Panel.id, PanelMember.id)
+        )
+    ).all()
+    due: dict[int, tuple[Panel, list[Invited]]] = {}
+    for member_id, volunteer_id, panel in rows:
+        if panel.meeting_dates and panel.meeting_dates[0] <= today:
+            continue
+        token = secrets.token_urlsafe(24)
+        claimed = await session.execute(
+            update(PanelMember)
+            .where(PanelMember.id == member_id, PanelMember.reminded_at.is_(None))
+            .values(reminded_at=now, reminder_token_hash=token_hash(token))
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            due.setdefault(panel.id, (panel, []))[1].append(Invited(volunteer_id, token))
+    return list(due.values())
+
+
 def _mix(entries: list[tuple[str | None, str, str]]) -> dict[str, dict[str, int]]:
     return {
         "sentiment": dict(Counter(s or "not_shared" for s, _, _ in entries)),
@@ -201,6 +238,15 @@ async def figures(
             )
         ).all()
     )
+    reminded = await session.scalar(
+        select(func.count())
+        .select_from(PanelMember)
+        .where(
+            PanelMember.panel_id == panel.id,
+            PanelMember.status == "invited",
+            PanelMember.reminded_at.is_not(None),
+        )
+    )
     available = await pool(session, panel, now)
     accepted_rows = (
         await session.execute(
@@ -222,6 +268,7 @@ async def figures(
         seats=panel.seats,
         pool=len(available),
         invited=int(counts.get("invited", 0)),
+        reminded=int(reminded or 0),
         accepted=accepted,
         declined=int(counts.get("declined", 0)),
         no_answer=int(counts.get("no_answer", 0)),

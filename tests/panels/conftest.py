@@ -28,14 +28,15 @@ def smtp() -> Iterator[LoopbackSmtp]:
         yield server
 
 
-def _daily_job_just_ran(url: str) -> None:
-    """Tests drive the daily panel job themselves; the app's scheduler must not race them."""
+def _panel_jobs_just_ran(url: str) -> None:
+    """Tests drive the panel jobs themselves; the app's scheduler must not race them."""
 
     async def mark() -> None:
         engine = create_async_engine(url)
         later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         async with AsyncSession(engine) as session:
-            session.add(ScheduledJob(name="panel-retention", next_run_at=later, last_owner="test"))
+            for name in ("panel-retention", "panel-reminders"):
+                session.add(ScheduledJob(name=name, next_run_at=later, last_owner="test"))
             await session.commit()
         await engine.dispose()
 
@@ -44,10 +45,11 @@ def _daily_job_just_ran(url: str) -> None:
 
 @pytest.fixture
 def settings(settings: Settings, fake_elks: Fake46elks, smtp: LoopbackSmtp) -> Settings:
-    _daily_job_just_ran(settings.database_url)
-    return dataclasses.replace(
+    _panel_jobs_just_ran(settings.database_url)
+    changed: Settings = dataclasses.replace(
         with_fake_gateway(settings, fake_elks),
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         smtp_starttls=False,
     )
+    return changed
