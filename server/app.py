@@ -34,7 +34,11 @@ from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
 from server.migrations_runner import upgrade
-from server.panels.controllers import PanelApiController, PanelPagesController
+from server.panels.controllers import (
+    PanelApiController,
+    PanelPagesController,
+    VolunteerApiController,
+)
 from server.panels.public import PanelPublicController
 from server.ratelimit import RateLimited, RateLimiter, rate_limit_guard, rate_limited_response
 from server.security import security_headers
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PanelPublicController,
             PanelPagesController,
             PanelApiController,
+            VolunteerApiController,
             AuditPagesController,
             metrics,
             create_static_files_router(

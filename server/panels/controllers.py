@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.response import Redirect
-from sqlalchemy import select
 
 from server.auth import audit
 from server.auth.audit import actor_of
@@ -25,12 +24,21 @@ from server.auth.roles import Role
 from server.errors import Problem
 from server.panels import invite, service, volunteers
 from server.panels.crypto import cipher_from_settings
-from server.panels.models import PanelMember
 from server.panels.organiser_pages import LIST_URL, list_page, panel_page
-from server.panels.schemas import ContactOut, ContactsRequest, Figures, PanelCreate, SelectionOut
+from server.panels.schemas import (
+    ContactOut,
+    ContactScope,
+    ContactsRequest,
+    Figures,
+    PanelCreate,
+    SelectionOut,
+    StaffUpdate,
+    VolunteerStaffOut,
+)
 from server.services import Services, ServicesDep
 
 ROLES = (Role.ORGANISER, Role.ADMIN)
+MAX_ID = 2**31 - 1  # an integer column on both databases; larger ids cannot exist
 
 
 def _now() -> dt.datetime:
@@ -73,17 +81,12 @@ async def _invite(services: Services, actor: str, code: str) -> SelectionOut:
     return SelectionOut(len(invited), [q.label() for q in result.unmet], result.excluded)
 
 
-async def _contacts(services: Services, actor: str, code: str, reason: str) -> list[ContactOut]:
+async def _contacts(
+    services: Services, actor: str, code: str, reason: str, scope: ContactScope
+) -> list[ContactOut]:
     async with services.session() as session:
         panel = await service.panel_by_code(session, code)
-        ids = list(
-            await session.scalars(
-                select(PanelMember.volunteer_id).where(
-                    PanelMember.panel_id == panel.id,
-                    PanelMember.status.in_(("invited", "accepted")),
-                )
-            )
-        )
+        ids = await service.contact_ids(session, panel, scope, _now())
         try:
             found = await volunteers.read_contacts(
                 session, cipher_from_settings(services.settings), actor, ids, reason, _now()
@@ -91,7 +94,20 @@ async def _contacts(services: Services, actor: str, code: str, reason: str) -> l
         except volunteers.OptInError:
             raise Problem(400, "reason-required", "Say why you need the contact details.") from None
         await session.commit()
-    return [ContactOut(c.volunteer_id, c.first_name, c.phone, c.email) for c in found]
+    return [ContactOut(c.volunteer_id, c.first_name, c.phone, c.email, c.staff) for c in found]
+
+
+async def _set_staff(
+    services: Services, actor: str, volunteer_id: int, staff: bool, panel: str | None = None
+) -> VolunteerStaffOut:
+    """``panel``: the page the organiser acts from, which must exist (else 404)."""
+    async with services.session() as session:
+        if panel is not None:
+            await service.panel_by_code(session, panel)
+        if not await volunteers.set_staff(session, actor, volunteer_id, staff):
+            raise Problem(404, "unknown-volunteer", f"no volunteer {volunteer_id}")
+        await session.commit()
+    return VolunteerStaffOut(volunteer_id, staff)
 
 
 def _split(raw: str) -> list[str]:
@@ -173,10 +189,28 @@ class PanelPagesController(Controller):
     ) -> Response[str]:
         form = await checked_form(request, services.settings)
         actor = actor_of(current_principal(request))
-        found = await _guarded(_contacts(services, actor, code, str(form.get("reason", ""))))
+        scope: ContactScope = "pool" if form.get("scope") == "pool" else "members"
+        reason = str(form.get("reason", ""))
+        found = await _guarded(_contacts(services, actor, code, reason, scope))
         [figures] = await _figures(services, code)
         csrf, cookies = issue(request, services.settings)
-        return page(panel_page(figures, csrf, contacts=found), cookies)
+        return page(panel_page(figures, csrf, contacts=found, scope=scope), cookies)
+
+    @post("/{code:str}/staff")
+    async def staff(
+        self, request: Request[Any, Any, Any], code: FromPath[str], services: ServicesDep
+    ) -> Response[str]:
+        form = await checked_form(request, services.settings)
+        raw_id = str(form.get("volunteer_id", ""))
+        if not re.fullmatch(r"[0-9]{1,10}", raw_id) or not 1 <= int(raw_id) <= MAX_ID:
+            raise Problem(400, "invalid-volunteer", "volunteer_id must be a volunteer's number")
+        staff = form.get("staff") == "yes"
+        actor = actor_of(current_principal(request))
+        await _guarded(_set_staff(services, actor, int(raw_id), staff, code))
+        [figures] = await _figures(services, code)
+        notice = f"Volunteer {raw_id} is {'now marked' if staff else 'no longer marked'} as staff."
+        csrf, cookies = issue(request, services.settings)
+        return page(panel_page(figures, csrf, notice), cookies)
 
 
 async def _guarded(work: Any) -> Any:
@@ -229,6 +263,24 @@ class PanelApiController(Controller):
         services: ServicesDep,
     ) -> list[ContactOut]:
         found: list[ContactOut] = await _guarded(
-            _contacts(services, actor_of(current_principal(request)), code, data.reason)
+            _contacts(services, actor_of(current_principal(request)), code, data.reason, data.scope)
         )
         return found
+
+
+class VolunteerApiController(Controller):
+    path = "/api/v1/volunteers"
+    tags = ["panels"]
+    guards = [requires(*ROLES)]
+
+    @put("/{volunteer_id:int}/staff", operation_id="setVolunteerStaff")
+    async def set_staff(
+        self,
+        request: Request[Any, Any, Any],
+        volunteer_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)],
+        data: JSONBody[StaffUpdate],
+        services: ServicesDep,
+    ) -> VolunteerStaffOut:
+        """Mark a volunteer as staff (or not): selection never invites staff. Audited."""
+        actor = actor_of(current_principal(request))
+        return await _set_staff(services, actor, volunteer_id, data.staff)

@@ -110,12 +110,58 @@ def _mix_table(title: str, mix: Mapping[str, Mapping[str, int | None]]) -> h.Ele
     ]
 
 
+SCOPES = {
+    "members": "Invited and accepted members",
+    "pool": "Volunteers in the pool, not yet invited (e.g. to mark staff)",
+}
+
+
+def _staff_toggle(f: Figures, csrf: str, c: ContactOut) -> h.Element:
+    """One button per row; its name says whom it is for, for screen-reader users."""
+    name = c.first_name or f"volunteer {c.volunteer_id}"
+    label = f"Not staff: {name}" if c.staff else f"Mark {name} as staff"
+    return h.form(method="post", action=f"{LIST_URL}/{f.panel}/staff")[
+        csrf_input(csrf),
+        h.input(type="hidden", name="volunteer_id", value=str(c.volunteer_id)),
+        h.input(type="hidden", name="staff", value="no" if c.staff else "yes"),
+        h.button(type="submit")[label],
+    ]
+
+
+def _contacts_table(f: Figures, csrf: str, contacts: list[ContactOut], scope: str) -> h.Element:
+    if not contacts:
+        return h.p["Nobody to show."]
+    return h.table[
+        h.caption[f"Contact details: {SCOPES[scope]}"],
+        h.thead[
+            h.tr[(h.th(scope="col")[c] for c in ("Name", "Phone", "E-mail", "Staff", "Action"))]
+        ],
+        h.tbody[
+            (
+                h.tr[
+                    h.th(scope="row")[c.first_name or "–"],
+                    h.td[c.phone or ""],
+                    h.td[c.email or ""],
+                    h.td["yes" if c.staff else "no"],
+                    h.td[_staff_toggle(f, csrf, c)],
+                ]
+                for c in contacts
+            )
+        ],
+    ]
+
+
 def panel_page(
-    f: Figures, csrf: str, notice: str = "", contacts: list[ContactOut] | None = None
+    f: Figures,
+    csrf: str,
+    notice: str = "",
+    contacts: list[ContactOut] | None = None,
+    scope: str = "members",
 ) -> str:
     figures = [
         ("Seats", f.seats),
-        ("Volunteers available", f.pool),
+        ("Volunteers in the pool", f.pool),
+        ("Of these, staff (never selected)", f.pool_staff),
         ("Invited, no answer yet", f.invited),
         ("Of these, reminded", f.reminded),
         ("Accepted", f.accepted),
@@ -142,22 +188,32 @@ def panel_page(
             csrf_input(csrf), h.button(type="submit")["Select and invite"]
         ],
         h.h2["Contact details"],
-        h.p["Showing members' contact details is recorded with your name and reason."],
+        h.p[
+            "Showing contact details is recorded with your name and reason. Staff members "
+            "who volunteered can be marked here; selection never picks them."
+        ],
         h.form(method="post", action=f"{LIST_URL}/{f.panel}/contacts")[
+            h.fieldset[
+                h.legend["Whose details"],
+                (
+                    h.p[
+                        h.input(
+                            type="radio",
+                            name="scope",
+                            id=f"scope-{value}",
+                            value=value,
+                            checked=value == scope,
+                        ),
+                        " ",
+                        h.label(for_=f"scope-{value}")[label],
+                    ]
+                    for value, label in SCOPES.items()
+                ),
+            ],
             csrf_input(csrf),
             _field("reason", "Reason", required=True, minlength="3", maxlength="500"),
             h.button(type="submit")["Show contact details"],
         ],
-        contacts is not None
-        and h.table[
-            h.caption["Contact details of invited and accepted members"],
-            h.thead[h.tr[(h.th(scope="col")[c] for c in ("Name", "Phone", "E-mail"))]],
-            h.tbody[
-                (
-                    h.tr[h.td[c.first_name or ""], h.td[c.phone or ""], h.td[c.email or ""]]
-                    for c in contacts
-                )
-            ],
-        ],
+        contacts is not None and _contacts_table(f, csrf, contacts, scope),
         nav=NAV,
     )

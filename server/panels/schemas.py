@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+ContactScope = Literal["members", "pool"]
 
 
 class Targets(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +44,8 @@ class Figures(msgspec.Struct):
     respondents_mix: dict[str, dict[str, int | None]] = {}
     reminded: int = 0
     """Of ``invited``: those already sent their one reminder."""
+    pool_staff: int = 0
+    """Of ``pool``: volunteers marked as staff, whom selection never picks."""
 
 
 class SelectionOut(msgspec.Struct):
@@ -53,6 +56,8 @@ class SelectionOut(msgspec.Struct):
 
 class ContactsRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+    scope: ContactScope = "members"
+    """``members``: invited and accepted; ``pool``: not yet invited (e.g. to spot staff)."""
 
 
 class ContactOut(msgspec.Struct):
@@ -60,3 +65,13 @@ class ContactOut(msgspec.Struct):
     first_name: str | None
     phone: str | None
     email: str | None
+    staff: bool = False
+
+
+class StaffUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    staff: bool
+
+
+class VolunteerStaffOut(msgspec.Struct):
+    volunteer_id: int
+    staff: bool

@@ -15,7 +15,7 @@ from server.catalog.lookup import CatalogSnapshot
 from server.feedback import repository
 from server.panels.context import sentiment_of
 from server.panels.models import Panel, PanelMember, Volunteer, VolunteerExperience
-from server.panels.schemas import Figures, PanelCreate
+from server.panels.schemas import ContactScope, Figures, PanelCreate
 from server.panels.selection import Candidate, Quota, Selection
 from server.panels.selection import select as choose
 from server.panels.volunteers import token_hash
@@ -116,6 +116,22 @@ async def pool(session: AsyncSession, panel: Panel, now: dt.datetime) -> list[Po
         )
         entries[volunteer.id] = PoolEntry(candidate, channel)
     return list(entries.values())
+
+
+async def contact_ids(
+    session: AsyncSession, panel: Panel, scope: ContactScope, now: dt.datetime
+) -> list[int]:
+    """Whose contact details a contacts view is about: members, or the pool."""
+    if scope == "pool":
+        return [e.candidate.id for e in await pool(session, panel, now)]
+    return list(
+        await session.scalars(
+            select(PanelMember.volunteer_id).where(
+                PanelMember.panel_id == panel.id,
+                PanelMember.status.in_(("invited", "accepted")),
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -267,6 +283,7 @@ async def figures(
         topic=panel.topic,
         seats=panel.seats,
         pool=len(available),
+        pool_staff=sum(1 for e in available if e.candidate.staff),
         invited=int(counts.get("invited", 0)),
         reminded=int(reminded or 0),
         accepted=accepted,

@@ -56,6 +56,7 @@ class Contact:
     first_name: str | None
     phone: str | None
     email: str | None
+    staff: bool = False
 
 
 def token_hash(token: str) -> str:
@@ -202,9 +203,28 @@ async def read_contacts(
             cipher.decrypt(v.first_name_enc),
             cipher.decrypt(v.phone_enc),
             cipher.decrypt(v.email_enc),
+            v.staff,
         )
         for v in rows
     ]
+
+
+async def set_staff(session: AsyncSession, actor: str, volunteer_id: int, staff: bool) -> bool:
+    """Mark or unmark a volunteer as staff (selection never picks staff), audited.
+
+    False if there is no such volunteer or they have withdrawn.
+    """
+    changed = await session.execute(
+        update(Volunteer)
+        .where(Volunteer.id == volunteer_id, Volunteer.withdrawn_at.is_(None))
+        .values(staff=staff)
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        return False
+    await audit.record(
+        session, actor, "panels.volunteer-staff", f"volunteer:{volunteer_id}", {"staff": staff}
+    )
+    return True
 
 
 async def rotate_keys(session: AsyncSession, cipher: ContactCipher) -> int:

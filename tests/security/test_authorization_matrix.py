@@ -93,6 +93,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/panels/{code:str}"): ORGANISERS,
     ("POST", "/api/v1/panels/{code:str}/invitations"): ORGANISERS,
     ("POST", "/api/v1/panels/{code:str}/contacts"): ORGANISERS,
+    ("POST", "/staff/panels/{code:str}/staff"): ORGANISERS,
+    ("PUT", "/api/v1/volunteers/{volunteer_id:int}/staff"): ORGANISERS,
     # staff sign-in and admin
     ("GET", "/staff"): STAFF,
     ("GET", "/staff/sign-in"): EVERYONE,
@@ -103,7 +105,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/audit/export"): ADMIN,
 }
 ENDS_SESSION = {("POST", "/staff/sign-out"), ("POST", "/staff/sign-out-everywhere")}
-PARAM_VALUES = {"file_path": "kiosk.css", "kiosk_code": "vaasa-aula-1"}
+PARAM_VALUES = {"file_path": "kiosk.css", "kiosk_code": "vaasa-aula-1", "volunteer_id": "1"}
 _PARAM = re.compile(r"\{(\w+):\w+\}")
 
 
@@ -146,7 +148,7 @@ def _call(client: TestClient[Litestar], method: str, path: str, csrf: str) -> An
     if method == "GET":
         return client.get(url, follow_redirects=False)
     if path.startswith("/api/"):
-        return client.post(url, json={}, follow_redirects=False)
+        return client.request(method, url, json={}, follow_redirects=False)
     return client.post(url, data={"csrf_token": csrf}, follow_redirects=False)
 
 
