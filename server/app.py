@@ -34,6 +34,7 @@ from server.feedback.stats_controller import StatsController
 from server.health import HealthController
 from server.metrics import exposition
 from server.migrations_runner import upgrade
+from server.openapi import StrictStructSchemaPlugin
 from server.panels.controllers import (
     PanelApiController,
     PanelPagesController,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         middleware=[services.http_metrics.middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500),
+        plugins=[StrictStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Kaiku",
             version=VERSION,

@@ -224,7 +224,7 @@ SETTINGS_HELP: dict[str, str] = {
     "max_batch_items": "largest accepted batch of responses",
     "max_comment_chars": "longest accepted free-text comment",
     "misuse_interval_seconds": "answers closer than this on one kiosk are flagged as misuse",
-    "auth_cache_seconds": "how long a verified key is trusted before re-checking "
+    "auth_cache_seconds": "how often each process checks for revoked API keys "
     "(the delay before a revocation takes effect)",
     "metrics_refresh_seconds": "age after which /metrics re-reads the roll-ups",
     "metrics_token": "if set, /metrics requires this bearer token (or a metrics key)",
