@@ -229,7 +229,7 @@ def requests(catalog: CatalogSnapshot) -> dict[str, tuple[str, dict[str, str]]]:
         "path weekly trend, 90 d": (f"{API}/trend", {"interval": "week", **one_path, **since(90)}),
         "path by hour, 365 d": (f"{API}/patterns", {"pattern": "hour", **one_path, **since(365)}),
         "contact modes, 90 d": (f"{API}/compare", {"by": "contact_mode", **one_path, **since(90)}),
-        "NHS FFT export, 1 month": (f"{API}/export/nhs-fft", {"month": last, "format": "csv"}),
+        "NHS FFT export, 1 month": (f"{API}/export/nhs-fft.csv", {"month": last}),
         "all paths by month, 2 y": (f"{API}/trend", {"interval": "month"}),
         "/metrics scrape": ("/metrics", {}),
     }  # fmt: skip

@@ -2,7 +2,9 @@
 
 Thin handlers: the query dependency turns codes into roll-up filters, stats_queries sums
 roll-ups, statistics builds suppressed tables. Every handler returns suppressed numbers
-only; CSV variants render the very same tables.
+only. Each report has a CSV twin at the same URL plus ``.csv`` that renders the very same
+table, so every operation documents exactly one response body (JSON or ``text/csv``);
+the older ``?format=csv`` is redirected there.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
+from litestar.response import Redirect
+from litestar.types import BeforeRequestHookHandler
 
 from server.auth.guards import requires
 from server.auth.roles import Role
@@ -39,8 +44,8 @@ EARLIEST_DAY = dt.date(2000, 1, 1)
 LATEST_DAY = dt.date(2099, 12, 31)
 
 GroupBy = Literal["path", "step", "channel", "contact_mode"]
-Format = Literal["json", "csv"]
 Pattern = Literal["hour", "weekday"]
+CompareBy = Literal["channel", "contact_mode"]
 COLUMN: dict[str, q.Dimension] = {
     "path": "path_id",
     "step": "step_id",
@@ -48,6 +53,7 @@ COLUMN: dict[str, q.Dimension] = {
     "contact_mode": "contact_mode",
 }
 CSV_SUPPRESSED = "*"
+CSV_MEDIA_TYPE = "text/csv"
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,6 @@ class StatsQuery:
     filter: q.StatsFilter
     catalog: CatalogSnapshot
     threshold: int
-    format: Format
 
 
 async def provide_query(
@@ -70,7 +75,6 @@ async def provide_query(
     from_: Annotated[dt.date | None, QueryParameter(name="from")] = None,
     to: FromQuery[dt.date | None] = None,
     include_misuse: FromQuery[bool] = False,
-    format: FromQuery[Format] = "json",
 ) -> StatsQuery:
     """Resolve unit/path/step codes against the catalog; unknown codes are a 400."""
     catalog = await services.catalog.get(services.engine)
@@ -108,7 +112,7 @@ async def provide_query(
     where = q.StatsFilter(
         unit_id, path_id, step_id, channel, contact_mode, start, end, include_misuse
     )
-    return StatsQuery(where, catalog, services.settings.suppression_threshold, format)
+    return StatsQuery(where, catalog, services.settings.suppression_threshold)
 
 
 StatsQueryDep = NamedDependency[StatsQuery]
@@ -197,13 +201,19 @@ def _cell(value: float | int | None, suppressed: bool = True) -> str:
 def csv_response(text: str, name: str) -> Response[str]:
     return Response(
         text,
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
 
-def reply(table: st.Table, stats: StatsQuery, name: str) -> st.Table | Response[str]:
-    return csv_response(table_csv(table), name) if stats.format == "csv" else table
+async def legacy_csv_redirect(request: Request[Any, Any, Any]) -> Redirect | None:
+    """``?format=csv`` asked for CSV before the ``.csv`` routes existed: send such links
+    (bookmarks, scripts) to the CSV twin with the same filters, so they keep working."""
+    path = request.url.path.rstrip("/")
+    if request.query_params.get("format") != "csv" or path.endswith(".csv"):
+        return None
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "format"])
+    return Redirect(f"{path}.csv" + (f"?{query}" if query else ""), status_code=308)
 
 
 def compare_groups(table: st.Table) -> tuple[list[Comparison], list[str]]:
@@ -229,11 +239,22 @@ def compare_groups(table: st.Table) -> tuple[list[Comparison], list[str]]:
     return result, skipped
 
 
+def _dims(group_by: GroupBy | None) -> list[q.Dimension]:
+    return [COLUMN[group_by]] if group_by else []
+
+
+def _period(pattern: Pattern) -> q.Period:
+    return "hour" if pattern == "hour" else "weekday"
+
+
 class StatsController(Controller):
+    """Each report twice: JSON, and the same table as CSV at the same URL plus ``.csv``."""
+
     path = "/api/v1/stats"
     tags = ["statistics"]
     guards = [requires(Role.MANAGER, Role.ADMIN)]
     dependencies = {"stats": Provide(provide_query)}
+    before_request: BeforeRequestHookHandler | None = legacy_csv_redirect
 
     @get("/summary", operation_id="statsSummary", summary="Counts, shares and NPS")
     async def summary(
@@ -241,10 +262,23 @@ class StatsController(Controller):
         services: ServicesDep,
         stats: StatsQueryDep,
         group_by: FromQuery[GroupBy | None] = None,
-    ) -> st.Table | Response[str]:
-        dims = [COLUMN[group_by]] if group_by else []
-        table = await load_table(services, stats, dims)
-        return reply(table, stats, "summary")
+    ) -> st.Table:
+        return await load_table(services, stats, _dims(group_by))
+
+    @get(
+        "/summary.csv",
+        operation_id="statsSummaryCsv",
+        summary="Counts, shares and NPS as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def summary_csv(
+        self,
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        group_by: FromQuery[GroupBy | None] = None,
+    ) -> Response[str]:
+        table = await load_table(services, stats, _dims(group_by))
+        return csv_response(table_csv(table), "summary")
 
     @get("/trend", operation_id="statsTrend", summary="Counts and shares per local period")
     async def trend(
@@ -252,58 +286,92 @@ class StatsController(Controller):
         services: ServicesDep,
         stats: StatsQueryDep,
         interval: FromQuery[st.Interval] = "month",
-    ) -> st.Table | Response[str]:
+    ) -> st.Table:
+        return await load_table(services, stats, [], interval)
+
+    @get(
+        "/trend.csv",
+        operation_id="statsTrendCsv",
+        summary="Counts and shares per local period as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def trend_csv(
+        self,
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        interval: FromQuery[st.Interval] = "month",
+    ) -> Response[str]:
         table = await load_table(services, stats, [], interval)
-        return reply(table, stats, f"trend-{interval}")
+        return csv_response(table_csv(table), f"trend-{interval}")
 
     @get("/patterns", operation_id="statsPatterns", summary="Hour-of-day or weekday pattern")
     async def patterns(
         self, services: ServicesDep, stats: StatsQueryDep, pattern: FromQuery[Pattern] = "hour"
-    ) -> st.Table | Response[str]:
-        table = await load_table(services, stats, [], "hour" if pattern == "hour" else "weekday")
-        return reply(table, stats, f"pattern-{pattern}")
+    ) -> st.Table:
+        return await load_table(services, stats, [], _period(pattern))
+
+    @get(
+        "/patterns.csv",
+        operation_id="statsPatternsCsv",
+        summary="Hour-of-day or weekday pattern as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def patterns_csv(
+        self, services: ServicesDep, stats: StatsQueryDep, pattern: FromQuery[Pattern] = "hour"
+    ) -> Response[str]:
+        table = await load_table(services, stats, [], _period(pattern))
+        return csv_response(table_csv(table), f"pattern-{pattern}")
 
     @get("/compare", operation_id="statsCompare", summary="Channel or contact mode compared")
     async def compare(
-        self,
-        services: ServicesDep,
-        stats: StatsQueryDep,
-        by: FromQuery[Literal["channel", "contact_mode"]] = "contact_mode",
-    ) -> ComparisonTable | Response[str]:
+        self, services: ServicesDep, stats: StatsQueryDep, by: FromQuery[CompareBy] = "contact_mode"
+    ) -> ComparisonTable:
         table = await load_table(services, stats, [COLUMN[by]])
         comparisons, skipped = compare_groups(table)
-        if stats.format == "csv":
-            return csv_response(table_csv(table, by), f"compare-{by}")
         return ComparisonTable(by, table, comparisons, skipped)
+
+    @get(
+        "/compare.csv",
+        operation_id="statsCompareCsv",
+        summary="The table behind a comparison as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def compare_csv(
+        self, services: ServicesDep, stats: StatsQueryDep, by: FromQuery[CompareBy] = "contact_mode"
+    ) -> Response[str]:
+        table = await load_table(services, stats, [COLUMN[by]])
+        return csv_response(table_csv(table, by), f"compare-{by}")
 
     @get("/export/nhs-fft", operation_id="statsExportNhsFft", summary="Monthly NHS FFT layout")
     async def nhs_fft(
         self, services: ServicesDep, stats: StatsQueryDep, month: FromQuery[str]
-    ) -> list[NhsFftRow] | Response[str]:
-        try:
-            first = dt.date.fromisoformat(f"{month}-01")
-        except ValueError:
-            raise Problem(400, "bad-month", "month must look like 2026-10.") from None
-        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        start, end = st.local_day_bounds(first, last)
-        month_filter = replace(stats.filter, start=start, end=end)
-        async with services.engine.connect() as conn:
-            rows = await q.grouped_counts(conn, month_filter, ["path_id", "channel"])
-        rows_out = nhs_rows(rows, stats, month)
-        if stats.format == "csv":
-            return csv_response(nhs_csv(rows_out), f"nhs-fft-{month}")
-        return rows_out
+    ) -> list[NhsFftRow]:
+        return await load_nhs_fft(services, stats, month)
+
+    @get(
+        "/export/nhs-fft.csv",
+        operation_id="statsExportNhsFftCsv",
+        summary="Monthly NHS FFT layout as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def nhs_fft_csv(
+        self, services: ServicesDep, stats: StatsQueryDep, month: FromQuery[str]
+    ) -> Response[str]:
+        rows = await load_nhs_fft(services, stats, month)
+        return csv_response(nhs_csv(rows), f"nhs-fft-{month}")
 
     @get("/export/nps", operation_id="statsExportNps", summary="THL-style NPS summary")
-    async def nps_summary(
-        self, services: ServicesDep, stats: StatsQueryDep
-    ) -> list[NpsSummaryRow] | Response[str]:
-        async with services.engine.connect() as conn:
-            rows = await q.grouped_counts(conn, stats.filter, ["path_id"])
-        out = nps_rows(rows, stats)
-        if stats.format == "csv":
-            return csv_response(_struct_csv(out), "nps-summary")
-        return out
+    async def nps_summary(self, services: ServicesDep, stats: StatsQueryDep) -> list[NpsSummaryRow]:
+        return await load_nps(services, stats)
+
+    @get(
+        "/export/nps.csv",
+        operation_id="statsExportNpsCsv",
+        summary="THL-style NPS summary as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def nps_summary_csv(self, services: ServicesDep, stats: StatsQueryDep) -> Response[str]:
+        return csv_response(_struct_csv(await load_nps(services, stats)), "nps-summary")
 
     @get(
         "/response-rates",
@@ -312,13 +380,46 @@ class StatsController(Controller):
     )
     async def response_rates(
         self, services: ServicesDep, stats: StatsQueryDep
-    ) -> list[ResponseRateRow] | Response[str]:
+    ) -> list[ResponseRateRow]:
         """Per path, step and contact mode; from/to select invitations sent in those days."""
-        series = await response_rates(services.engine, services.catalog, stats.filter)
-        rows = response_rate_rows(series, stats.threshold)
-        if stats.format == "csv":
-            return csv_response(_struct_csv(rows), "response-rates")
-        return rows
+        return await load_response_rates(services, stats)
+
+    @get(
+        "/response-rates.csv",
+        operation_id="statsResponseRatesCsv",
+        summary="SMS response rates as CSV",
+        media_type=CSV_MEDIA_TYPE,
+    )
+    async def response_rates_csv(
+        self, services: ServicesDep, stats: StatsQueryDep
+    ) -> Response[str]:
+        rows = await load_response_rates(services, stats)
+        return csv_response(_struct_csv(rows), "response-rates")
+
+
+async def load_nhs_fft(services: ServicesDep, stats: StatsQuery, month: str) -> list[NhsFftRow]:
+    """One calendar month (Helsinki days), whatever from/to say; a bad month is a 400."""
+    try:
+        first = dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise Problem(400, "bad-month", "month must look like 2026-10.") from None
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    start, end = st.local_day_bounds(first, last)
+    month_filter = replace(stats.filter, start=start, end=end)
+    async with services.engine.connect() as conn:
+        rows = await q.grouped_counts(conn, month_filter, ["path_id", "channel"])
+    return nhs_rows(rows, stats, month)
+
+
+async def load_nps(services: ServicesDep, stats: StatsQuery) -> list[NpsSummaryRow]:
+    async with services.engine.connect() as conn:
+        rows = await q.grouped_counts(conn, stats.filter, ["path_id"])
+    return nps_rows(rows, stats)
+
+
+async def load_response_rates(services: ServicesDep, stats: StatsQuery) -> list[ResponseRateRow]:
+    series = await response_rates(services.engine, services.catalog, stats.filter)
+    return response_rate_rows(series, stats.threshold)
 
 
 async def load_table(

@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import pytest
@@ -117,9 +118,7 @@ def test_local_dates_and_trend(client: Client, run: Run, manager: dict[str, str]
     reply = client.get("/api/v1/stats/trend", params={"interval": "month"}, headers=manager)
     trend = msgspec.json.decode(reply.content, type=Table)
     assert [(g.key, g.n.count) for g in trend.groups] == [("2026-03-01", 6), ("2026-04-01", 7)]
-    hours = client.get(
-        "/api/v1/stats/patterns", params={"pattern": "hour", "format": "csv"}, headers=manager
-    )
+    hours = client.get("/api/v1/stats/patterns.csv", params={"pattern": "hour"}, headers=manager)
     assert hours.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(hours.text)))
     assert {r["group"]: r["n"] for r in rows} == {"00": "7", "23": "6", "total": "13"}
@@ -153,9 +152,7 @@ def test_exports_nhs_fft_and_nps(client: Client, run: Run, manager: dict[str, st
         (NPS_PATH, None, "kiosk", "in_person", "3", 6),
     )
     nhs = client.get(
-        "/api/v1/stats/export/nhs-fft",
-        params={"month": "2026-10", "format": "csv"},
-        headers=manager,
+        "/api/v1/stats/export/nhs-fft.csv", params={"month": "2026-10"}, headers=manager
     )
     [row] = list(csv.DictReader(io.StringIO(nhs.text)))
     assert row["path"] == FFT_PATH
@@ -248,3 +245,37 @@ def test_dates_outside_the_supported_calendar_are_a_400(
         reply = client.get(f"/api/v1/stats/summary?{query}", headers=manager)
         assert reply.status_code == 400, query
         assert reply.json()["type"] == "urn:kaiku:problem:bad-range"
+
+
+def test_every_report_has_a_csv_twin_with_the_same_table(
+    client: Client, run: Run, manager: dict[str, str]
+) -> None:
+    """One media type per operation (exact OpenAPI): JSON at the URL, CSV at URL + .csv."""
+    reports = {r.path for r in client.app.routes if r.path.startswith("/api/v1/stats/")} - {
+        r.path for r in client.app.routes if r.path.endswith(".csv")
+    }
+    assert {f"{path}.csv" for path in reports} <= {r.path for r in client.app.routes}
+    load(run, (FFT_PATH, None, "kiosk", "in_person", "good", 7))
+    json_total = table(client, manager, group_by="channel").total.n.count
+    reply = client.get("/api/v1/stats/summary.csv", params={"group_by": "channel"}, headers=manager)
+    assert reply.headers["content-type"] == "text/csv; charset=utf-8"
+    assert 'filename="summary.csv"' in reply.headers["content-disposition"]
+    rows = {r["group"]: r["n"] for r in csv.DictReader(io.StringIO(reply.text))}
+    assert rows == {"kiosk": "7", "total": str(json_total)}
+
+
+def test_the_older_format_csv_links_redirect_to_the_csv_twin(
+    client: Client, manager: dict[str, str]
+) -> None:
+    url = "/api/v1/stats/export/nhs-fft"
+    params = {"month": "2026-10", "format": "csv", "unit": UNIT}
+    assert client.get(url, params=params, follow_redirects=False).status_code == 401
+    moved = client.get(url, params=params, headers=manager, follow_redirects=False)
+    assert moved.status_code == 308
+    target = urlsplit(moved.headers["location"])
+    assert target.path == f"{url}.csv"
+    assert parse_qs(target.query) == {"month": ["2026-10"], "unit": [UNIT]}
+    followed = client.get(url, params=params, headers=manager)
+    assert followed.headers["content-type"].startswith("text/csv")
+    as_json = client.get(url, params={**params, "format": "json"}, headers=manager)
+    assert as_json.headers["content-type"] == "application/json"

@@ -143,7 +143,7 @@ def test_small_cells_are_suppressed_and_the_rate_with_them(
 def test_csv_and_only_managers(client: Client, seeded: Seeded, manager: dict[str, str]) -> None:
     assert client.get(URL).status_code == 401
     assert client.get(URL, headers=bearer(seeded.kiosk_key)).status_code == 403
-    reply = client.get(URL, params={"format": "csv"}, headers=manager)
+    reply = client.get(f"{URL}.csv", headers=manager)
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/csv")
 
