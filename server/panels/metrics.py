@@ -46,7 +46,9 @@ async def panel_families(
     now = dt.datetime.now(dt.UTC)
     async with AsyncSession(bind=conn, expire_on_commit=False) as session:
         for panel in await service.all_panels(session):
-            f = await service.figures(session, catalog, panel, now, threshold)
+            f = await service.figures(
+                session, catalog, panel, now, threshold, with_respondents=False
+            )
             labels = [f.panel, f.unit]
             seats.add_metric(labels, f.seats)
             for status in service.STATUSES:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import htpy as h
 
 from server.auth.pages import csrf_input, layout
+from server.panels.respondents import WINDOW_LABEL
 from server.panels.schemas import ContactOut, Figures
 
 LIST_URL = "/staff/panels"
@@ -86,14 +87,18 @@ def list_page(panels: list[Figures], csrf: str, error: str = "") -> str:
     )
 
 
-def _mix_table(title: str, mix: Mapping[str, Mapping[str, int | None]]) -> h.Element:
+def _mix_table(
+    title: str, mix: Mapping[str, Mapping[str, int | None]], counted: str = "Volunteers"
+) -> h.Element:
+    if not any(mix.values()):
+        return h.p[f"{title}: nobody yet."]
     return h.table[
         h.caption[title],
         h.thead[
             h.tr[
                 h.th(scope="col")["Dimension"],
                 h.th(scope="col")["Group"],
-                h.th(scope="col")["Volunteers"],
+                h.th(scope="col")[counted],
             ]
         ],
         h.tbody[
@@ -178,7 +183,9 @@ def panel_page(
         h.h2["Representativeness"],
         _mix_table("Pool", f.pool_mix),
         _mix_table("Accepted members", f.accepted_mix),
-        _mix_table("All respondents of the panel's paths", f.respondents_mix),
+        _mix_table(
+            f"All respondents of the panel's paths, {WINDOW_LABEL}", f.respondents_mix, "Answers"
+        ),
         h.h2["Select and invite"],
         h.p[
             "Chooses at random for the free seats, meeting the composition targets where the "

@@ -12,14 +12,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.catalog.lookup import CatalogSnapshot
-from server.feedback import repository
-from server.panels.context import sentiment_of
+from server.panels import respondents
 from server.panels.models import Panel, PanelMember, Volunteer, VolunteerExperience
 from server.panels.schemas import ContactScope, Figures, PanelCreate
 from server.panels.selection import Candidate, Quota, Selection
 from server.panels.selection import select as choose
 from server.panels.volunteers import token_hash
-from server.privacy.suppression import suppress_flat
 
 STATUSES = ("invited", "accepted", "declined", "no_answer")
 YEAR = dt.timedelta(days=365)
@@ -220,31 +218,17 @@ def _mix(entries: list[tuple[str | None, str, str]]) -> dict[str, dict[str, int]
     }
 
 
-async def respondents_mix(
-    session: AsyncSession, panel: Panel, threshold: int
-) -> dict[str, dict[str, int | None]]:
-    """Sentiment and channel mix of everyone who answered on the panel's paths (from the
-    roll-ups, small cells suppressed), to judge how representative the pool is."""
-    sentiments: Counter[str] = Counter()
-    channels: Counter[str] = Counter()
-    for row in await repository.totals_by_series(await session.connection()):
-        if row.unit_id != panel.unit_id or (panel.path_ids and row.path_id not in panel.path_ids):
-            continue
-        sentiments[sentiment_of(row.option) or "not_known"] += int(row.total)
-        channels[row.channel] += int(row.total)
-    return {
-        "sentiment": suppress_flat(dict(sentiments), threshold),
-        "channel": suppress_flat(dict(channels), threshold),
-    }
-
-
 async def figures(
     session: AsyncSession,
     catalog: CatalogSnapshot,
     panel: Panel,
     now: dt.datetime,
     threshold: int = 5,
+    *,
+    with_respondents: bool = True,
 ) -> Figures:
+    """Recruitment figures; ``with_respondents=False`` skips the respondents' mix (a read
+    of a year of answers) where it is not shown, as in ``/metrics``."""
     counts = dict(
         (
             await session.execute(
@@ -295,7 +279,9 @@ async def figures(
             [(e.candidate.sentiment, e.candidate.language, e.channel) for e in available]
         ),
         accepted_mix=_mix([(s, lang, ch) for s, lang, ch in accepted_rows]),
-        respondents_mix=await respondents_mix(session, panel, threshold),
+        respondents_mix=(
+            await respondents.mix(session, panel, threshold, now) if with_respondents else {}
+        ),
     )
 
 
