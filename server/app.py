@@ -41,7 +41,12 @@ from server.panels.controllers import (
     VolunteerApiController,
 )
 from server.panels.public import PanelPublicController
-from server.ratelimit import RateLimited, RateLimiter, rate_limit_guard, rate_limited_response
+from server.ratelimit import (
+    RateLimited,
+    RateLimiter,
+    rate_limit_middleware,
+    rate_limited_response,
+)
 from server.security import security_headers
 from server.services import Services, ServicesDep
 from server.settings import Settings
@@ -120,10 +125,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, RateLimited: rate_limited_response},
-        guards=[rate_limit_guard],
         before_send=[security_headers(settings.public_url)],
         lifespan=[lifespan],
-        middleware=[services.http_metrics.middleware],
+        middleware=[services.http_metrics.middleware, rate_limit_middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500),
         plugins=[StrictStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(
@@ -138,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.services = services
     app.state.rate_limiter = RateLimiter(engine)
-    document_problems(app.routes, app_guards=[rate_limit_guard])
+    document_problems(app.routes)
     return app
 
 

@@ -173,15 +173,15 @@ ANY_API_ERRORS = (400, 404, 409, 413, 415, 422, 429, 503)
 GUARDED_API_ERRORS = (401, 403)
 
 
-def document_problems(routes: Iterable[Any], app_guards: Sequence[Any] = ()) -> None:
+def document_problems(routes: Iterable[Any]) -> None:
     """Add the problem answers every JSON operation can give to its OpenAPI responses.
 
-    Done once for the whole app (operations with a guard besides ``app_guards`` also
-    get 401/403), so a handler cannot forget them; its own ``responses`` entries win.
+    Done once for the whole app (operations with a guard also get 401/403), so a
+    handler cannot forget them; its own ``responses`` entries win.
     """
     for handler in (h for route in routes for h in getattr(route, "route_handlers", ())):
         if not getattr(handler, "include_in_schema", False):
             continue
-        guarded = any(g not in app_guards for g in handler.resolve_guards())
+        guarded = bool(handler.resolve_guards())
         statuses = ANY_API_ERRORS + (GUARDED_API_ERRORS if guarded else ())
         handler.responses = {**problem_responses(*statuses), **(handler.responses or {})}

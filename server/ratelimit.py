@@ -1,8 +1,13 @@
-"""Rate limits keyed on who is calling — device key, API key, answer link, poster, user name.
+"""Rate limits keyed on who is calling — device key, API key, answer link, poster, user name,
+SMS gateway callback.
 
-Never on IP: a waiting room's tablets share one address. The counters live in the
-database (``rate_limits``: fixed one-minute windows), so every worker and replica
-sees the same count without another service to run; one atomic upsert
+Never on IP where it would hurt: a waiting room's tablets share one address. The one
+exception is kiosk pairing, where the caller has no key yet: there only *failed* codes
+count, per client address (a keyed hash, never the address) and overall, so enrolling a
+room full of tablets from one address is never slowed down, while guessing codes is.
+
+The counters live in the database (``rate_limits``: fixed one-minute windows), so every
+worker and replica sees the same count without another service to run; one atomic upsert
 (``INSERT … ON CONFLICT DO UPDATE SET hits = hits + n RETURNING hits``) counts and
 reads in a single statement.
 
@@ -14,16 +19,20 @@ another in the same minute (at most ``workers × limit / LEASE_DIVISOR``, 5 % pe
 Small limits (answer links, posters) lease one hit at a time, which is exact.
 
 Sign-in failures are already in the audit log, so that limit counts them there
-(failures only; a correct password is never slowed down). A kiosk batch is one request
-however many answers it carries, so it counts as one hit.
+(failures only; a correct password is never slowed down). Pairing counts every attempt
+before it runs (so concurrent guesses in several processes cannot overshoot) and gives
+the hit back when the code was right (:meth:`RateLimiter.failures`). A kiosk batch is
+one request however many answers it carries, so it counts as one hit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +40,8 @@ import htpy as h
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -57,6 +67,10 @@ class RateLimited(Exception):
         self.what = what
 
 
+def _window(now: float) -> int:
+    return int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+
+
 @dataclass
 class _Lease:
     """Hits this process took from a key's shared counter for one window."""
@@ -79,7 +93,7 @@ class RateLimiter:
         if limit <= 0:
             return
         now = self.clock()
-        window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        window = _window(now)
         lease = self._leases.get(key)
         if lease is None or lease.window != window:
             lease = self._leases[key] = _Lease(window, 0)
@@ -88,6 +102,22 @@ class RateLimiter:
         if lease.left < 0:  # the shared count reached the limit: refuse until the next window
             raise RateLimited(int(window + WINDOW_SECONDS - now) + 1, key.split(":", 1)[0])
         lease.left -= 1
+
+    def refund(self, key: str) -> None:
+        """Give back a hit this process took for ``key`` in the current window."""
+        lease = self._leases.get(key)
+        if lease is not None and lease.window == _window(self.clock()):
+            lease.left = max(lease.left, 0) + 1
+
+    @asynccontextmanager
+    async def failures(self, limits: Mapping[str, int]) -> AsyncIterator[None]:
+        """Count an attempt under each key (in order; the first refusal stops) before the
+        block runs, and give the hits back if it succeeds: only failures use up a limit."""
+        for key, limit in limits.items():
+            await self.hit(key, limit)
+        yield
+        for key in limits:
+            self.refund(key)
 
     async def _take(self, key: str, window: int, limit: int, now: float) -> int:
         """Lease hits from the shared counter: how many were granted, or -1 for none."""
@@ -136,6 +166,21 @@ def token_key(kind: str, secret: str) -> str:
     return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:40]}"
 
 
+def pairing_limits(
+    connection: ASGIConnection[Any, Any, Any, Any], settings: Settings
+) -> dict[str, int]:
+    """Failed pairing codes per client address, then overall (in that order, so a guesser
+    stopped at their own address does not use up everyone's budget). The address is
+    stored only as a keyed hash (an IPv4 address hashed without a key is easily reversed)."""
+    address = connection.client.host if connection.client else ""
+    key = settings.effective_secret_key.encode()
+    digest = hmac.new(key, f"address:{address}".encode(), hashlib.sha256).hexdigest()[:40]
+    return {
+        f"pairing:{digest}": settings.rate_limit_pairing_failures,
+        "pairing:all": settings.rate_limit_pairing_failures_total,
+    }
+
+
 async def _key_limit(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> None:
     try:
         principal = await resolve_principal(connection)
@@ -150,10 +195,23 @@ async def _key_limit(connection: ASGIConnection[Any, Any, Any, Any], settings: S
         await limiter.hit(f"key:{principal.key_id}", settings.rate_limit_integration_per_minute)
 
 
-async def rate_limit_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
-    """App-wide guard: picks the key for this request, if any, and counts it."""
+def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
+    """App-wide: picks the key for this request, if any, and counts it.
+
+    A middleware rather than a guard: Litestar copies the route handler for every guard
+    call, a visible cost per request on the ingest path. It runs after routing (path
+    parameters are known) and inside the exception handlers (429 comes out as usual).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            await apply_rate_limits(ASGIConnection(scope, receive=receive))
+        await app(scope, receive, send)
+
+    return middleware
+
+
+async def apply_rate_limits(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     if connection.scope.get("method") != "POST" and not connection.url.path.startswith("/api/"):
         return
     settings: Settings = connection.app.state.services.settings
