@@ -24,6 +24,9 @@ _RATE_LIMITS = (
     "rate_limit_qr_per_minute",
     "rate_limit_sign_in_failures",
     "rate_limit_sign_in_failures_total",
+    "rate_limit_pairing_failures",
+    "rate_limit_pairing_failures_total",
+    "rate_limit_sms_callbacks_per_minute",
 )
 
 
@@ -87,6 +90,9 @@ class Settings:
     rate_limit_sign_in_failures: int = 10
     rate_limit_sign_in_failures_total: int = 200
     rate_limit_sign_in_window_minutes: int = 15
+    rate_limit_pairing_failures: int = 10
+    rate_limit_pairing_failures_total: int = 100
+    rate_limit_sms_callbacks_per_minute: int = 6000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -265,4 +271,10 @@ SETTINGS_HELP: dict[str, str] = {
     "rate_limit_sign_in_failures": "failed sign-ins per user name per window before 429",
     "rate_limit_sign_in_failures_total": "failed sign-ins for all names per window before 429",
     "rate_limit_sign_in_window_minutes": "the sign-in failure window",
+    "rate_limit_pairing_failures": "failed kiosk pairing codes per minute per client address "
+    "before 429",
+    "rate_limit_pairing_failures_total": "failed kiosk pairing codes per minute from all "
+    "addresses before 429",
+    "rate_limit_sms_callbacks_per_minute": "SMS gateway callbacks (delivery receipts; inbound "
+    "texts) per minute each, counted after the URL secret is checked; 46elks retries a 429",
 }

@@ -20,6 +20,7 @@ from server.feedback.schemas import (
     ResponseIn,
     ResponseOut,
 )
+from server.ratelimit import RateLimiter, pairing_limits
 from server.services import ServicesDep
 
 ERRORS = {400, 401, 403, 409, 413, 422, 503}
@@ -114,8 +115,13 @@ class KioskDeviceController(Controller):
     tags = ["kiosks"]
 
     @post("/pair", operation_id="pairKiosk", summary="Exchange a pairing code for a device key")
-    async def pair(self, data: JSONBody[PairingIn], services: ServicesDep) -> Response[PairingOut]:
-        async with services.session() as session:
+    async def pair(
+        self, request: Request[Any, Any, Any], data: JSONBody[PairingIn], services: ServicesDep
+    ) -> Response[PairingOut]:
+        """The code is the only credential, so wrong codes are rate limited (no guessing)."""
+        limiter: RateLimiter = request.app.state.rate_limiter
+        limits = pairing_limits(request, services.settings)
+        async with limiter.failures(limits), services.session() as session:
             try:
                 kiosk, secret = await redeem_pairing_code(session, data.code)
             except PairingFailed as exc:

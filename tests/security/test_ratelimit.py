@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -11,12 +13,14 @@ from sqlalchemy import event
 
 from server.auth.roles import Role
 from server.database import create_engine
-from server.ratelimit import LEASE_DIVISOR, RateLimited, RateLimiter, token_key
+from server.feedback.kiosks import create_pairing_code, kiosk_by_code
+from server.feedback.tokens import receipt_secret
+from server.ratelimit import LEASE_DIVISOR, RateLimited, RateLimiter, pairing_limits, token_key
 from server.settings import Settings
 from tests.auth.helpers import add_user, sign_in
 from tests.feedback.helpers import answer, bearer
 from tests.security.helpers import NOW, client_with
-from tests.support.fixtures import seed
+from tests.support.fixtures import KIOSK, seed
 
 WINDOW_LEFT = 60 - int(NOW % 60)
 
@@ -162,3 +166,77 @@ def test_processes_lease_hits_and_together_never_exceed_the_limit(settings: Sett
     lease = limit // LEASE_DIVISOR
     assert limit - 2 * lease < admitted <= limit
     assert statements < 2 * limit / lease + 8, f"{statements} statements for {2 * limit} hits"
+
+
+def _pairing_code(client: TestClient[Litestar]) -> str:
+    async def run() -> str:
+        async with client.app.state.services.session() as session:
+            kiosk = await kiosk_by_code(session, KIOSK)
+            assert kiosk is not None
+            code = await create_pairing_code(session, kiosk, minutes=15)
+            await session.commit()
+            return code
+
+    return str(client.blocking_portal.call(run))
+
+
+def _pair(client: TestClient[Litestar], code: str) -> Any:
+    return client.post("/api/v1/kiosks/pair", json={"code": code})
+
+
+def test_pairing_counts_only_wrong_codes_then_refuses_even_a_right_one(
+    settings: Settings,
+) -> None:
+    with client_with(settings, rate_limit_pairing_failures=2) as client:
+        _seed(client)
+        for _ in range(4):  # enrolling many tablets from one address costs nothing
+            assert _pair(client, _pairing_code(client)).status_code == 200
+        for _ in range(3):  # malformed bodies never reach a code check, so are not counted
+            assert _pair(client, "").status_code == 400
+        for _ in range(2):
+            assert _pair(client, "WRNG-CODE").status_code == 422
+        right = _pairing_code(client)
+        _assert_limited(_pair(client, right))  # no more guesses, right or wrong, this minute
+        client.app.state.rate_limiter.clock = lambda: NOW + 60
+        assert _pair(client, right).status_code == 200
+
+
+def test_pairing_has_an_overall_limit_for_guesses_from_many_addresses(
+    settings: Settings,
+) -> None:
+    with client_with(
+        settings, rate_limit_pairing_failures=0, rate_limit_pairing_failures_total=3
+    ) as client:
+        _seed(client)
+        assert [_pair(client, "WRNG-CODE").status_code for _ in range(3)] == [422] * 3
+        limited = _pair(client, "WRNG-CODE")
+        _assert_limited(limited)
+        assert "pairing" in limited.json()["detail"]
+
+
+def test_pairing_counters_key_on_a_keyed_hash_of_the_address(settings: Settings) -> None:
+    def keys(host: str, secret: str = "k" * 32) -> list[str]:
+        connection = cast(Any, SimpleNamespace(client=SimpleNamespace(host=host)))
+        return list(pairing_limits(connection, replace(settings, secret_key=secret)))
+
+    mine, everyone = keys("192.0.2.7")
+    assert everyone == "pairing:all"
+    assert "192.0.2.7" not in mine
+    assert keys("192.0.2.8")[0] != mine  # another address has its own budget
+    assert keys("192.0.2.7", "z" * 32)[0] != mine  # a guessed key cannot reverse the hash
+
+
+def _callback(client: TestClient[Litestar], kind: str, secret: str | None = None) -> Any:
+    key = client.app.state.services.settings.effective_secret_key
+    url = f"/api/v1/sms/{kind}/46elks?secret={secret or receipt_secret(key)}"
+    return client.post(url, data={"id": "s1", "status": "delivered", "message": "kiitos"})
+
+
+def test_sms_callbacks_have_a_budget_each_and_strangers_spend_none(settings: Settings) -> None:
+    with client_with(settings, rate_limit_sms_callbacks_per_minute=2) as client:
+        for _ in range(5):  # a wrong secret is refused before anything is counted
+            assert _callback(client, "inbound", secret="guess").status_code == 403
+        for _ in range(2):
+            assert _callback(client, "inbound").status_code == 200
+        _assert_limited(_callback(client, "inbound"))
+        assert _callback(client, "receipts").status_code != 429  # receipts count apart
