@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,24 @@ def kiosk_fleet(server: LiveKaiku, count: int) -> list[str]:
         return [key.secret for key in keys]
 
     keys: list[str] = server._db(make)
+    _heartbeat_all(server.base_url, keys)
     return keys
+
+
+def _heartbeat_all(base_url: str, keys: Sequence[str]) -> None:
+    """One heartbeat per kiosk, as a deployed fleet sends: the server has seen every key."""
+
+    def beat(key: str) -> None:
+        reply = httpx.post(
+            f"{base_url}/api/v1/kiosks/heartbeat",
+            json={"outbox_pending": 0},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        reply.raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(beat, keys))
 
 
 @dataclass(frozen=True)

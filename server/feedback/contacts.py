@@ -79,8 +79,16 @@ class SmsReceiptsController(Controller):
             receipt = parse_46elks_receipt({k: str(v) for k, v in form.items()})
         except ValueError as exc:
             raise Problem(400, "invalid-receipt", str(exc)) from None
+        outcome = await services.invitations.apply_receipt(receipt)
+        if outcome == "early":
+            # The report overtook our record of the send: 46elks retries anything but 2xx.
+            raise Problem(
+                503,
+                "receipt-too-early",
+                "This message's send is not recorded yet; send the report again later.",
+                headers={"Retry-After": "30"},
+            )
         # Unknown ids are acknowledged too: 46elks would otherwise retry for hours.
-        await services.invitations.apply_receipt(receipt)
         return Response("ok", media_type="text/plain")
 
 

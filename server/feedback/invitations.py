@@ -32,14 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kiosk.i18n import localised
 from server.catalog.lookup import CatalogCache, CatalogSnapshot, PathInfo, StepInfo
-from server.feedback import tokens
+from server.feedback import delivery, tokens
 from server.feedback.ingest import CONFLICT, IngestService, Origin
 from server.feedback.invitation_models import DoNotContact, Invitation
 from server.feedback.schemas import ResponseIn
 from server.feedback.stats_queries import StatsFilter
 from server.messaging import outbox
 from server.messaging.gsm7 import fits_single_sms
-from server.messaging.models import OutboxMessage
 from server.messaging.sms import DeliveryReceipt
 from server.privacy.phone_hash import InvalidPhone, normalise_mobile, phone_hash
 from server.settings import Settings
@@ -110,6 +109,7 @@ class LinkView:
 
 
 AnswerStatus = Literal["stored", "used", "expired", "unknown", "invalid"]
+ReceiptOutcome = Literal["recorded", "early", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -431,26 +431,28 @@ class InvitationService:
             )
 
     # --- delivery receipts -------------------------------------------------------------
-    async def apply_receipt(self, receipt: DeliveryReceipt) -> bool:
-        """Record a provider's delivery report; False if the message is unknown."""
+    async def apply_receipt(self, receipt: DeliveryReceipt) -> ReceiptOutcome:
+        """Record a provider's delivery report; the invitation's state only moves forward.
+
+        ``recorded`` also when the report changes nothing (a repeat, a stale failure after
+        delivery, a text that is no answer invitation). ``early`` when the id is unknown while
+        some text's send is not recorded yet: the report may have overtaken it, so the
+        provider should send it again later. ``unknown`` otherwise.
+        """
         if not receipt.final:
-            return True
+            return "recorded"
         async with self._engine.begin() as conn:
-            invitation_id = await conn.scalar(
-                select(OutboxMessage.invitation_id).where(
-                    OutboxMessage.provider_id == receipt.provider_id
+            message = await outbox.sent_message(conn, receipt.provider_id)
+            if message is None:
+                return "early" if await outbox.awaiting_outcome(conn) else "unknown"
+            if message.invitation_id is not None:
+                event = (
+                    delivery.REPORTED_DELIVERED if receipt.delivered else delivery.REPORTED_FAILED
                 )
-            )
-            if invitation_id is None:
-                return False
-            at = receipt.at or self.clock()
-            column = "delivered_at" if receipt.delivered else "failed_at"
-            await conn.execute(
-                update(Invitation)
-                .where(Invitation.id == invitation_id, getattr(Invitation, column).is_(None))
-                .values({column: at, "state": "delivered" if receipt.delivered else "failed"})
-            )
-        return True
+                await delivery.advance(
+                    conn, message.invitation_id, event, receipt.at or self.clock()
+                )
+        return "recorded"
 
 
 def _resolve(snapshot: CatalogSnapshot, data: ContactIn) -> tuple[int, PathInfo, StepInfo | None]:

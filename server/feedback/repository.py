@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.database import upsert_insert
+from server.database import UTCDateTime, upsert_insert
 from server.feedback.models import Response, ResponseRollup, ResponseTotal
 
 responses = Response.__table__
@@ -114,29 +114,46 @@ class TapWindow(NamedTuple):
     latest_only: bool
 
 
+@cache
+def _tap_times_statement(probes: int, ranges: int) -> Any:
+    """One UNION ALL over ``probes`` latest-only windows, then ``ranges`` full ones.
+
+    Plain SQL that both backends read alike, cached per shape: building and compiling
+    a select per kiosk on every transaction was a visible cost of the ingest path.
+    """
+    # Only parameter numbers are put into the text; every value is a bound parameter.
+    latest = (
+        "SELECT :k{n} AS kiosk_id, max(answered_at) AS answered_at FROM responses "
+        "WHERE kiosk_id = :k{n} AND answered_at >= :start{n} AND answered_at <= :end{n}"
+    )
+    every = (
+        "SELECT kiosk_id, answered_at FROM responses "
+        "WHERE kiosk_id = :k{n} AND answered_at >= :start{n} AND answered_at <= :end{n}"
+    )
+    parts = [latest if n < probes else every for n in range(probes + ranges)]
+    params = [
+        bindparam(f"{name}{n}", type_=kind)
+        for n in range(probes + ranges)
+        for name, kind in (("k", Integer()), ("start", UTCDateTime()), ("end", UTCDateTime()))
+    ]
+    sql = " UNION ALL ".join(part.format(n=n) for n, part in enumerate(parts))
+    return text(sql).bindparams(*params).columns(kiosk_id=Integer(), answered_at=UTCDateTime())
+
+
 async def stored_tap_times(
     conn: AsyncConnection, windows: Sequence[TapWindow]
 ) -> dict[int, list[dt.datetime]]:
     """Answer times already stored per kiosk in each window, in one round trip."""
-    parts: list[Any] = []
-    for window in windows:
-        in_window = (
-            responses.c.kiosk_id == window.kiosk_id,
-            responses.c.answered_at >= window.start,
-            responses.c.answered_at <= window.end,
-        )
-        # The kiosk id is selected as a literal: max() leaves no row to take it from.
-        kiosk = literal(window.kiosk_id, Integer).label("kiosk_id")
-        # max() keeps the column's type, so the UTC conversion applies on both backends.
-        when: Any = responses.c.answered_at
-        if window.latest_only:
-            when = func.max(when)
-        parts.append(select(kiosk, when.label("answered_at")).where(*in_window))
-    if not parts:
+    if not windows:
         return {}
-    statement: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    ordered = sorted(windows, key=lambda window: not window.latest_only)
+    probes = sum(window.latest_only for window in ordered)
+    params: dict[str, Any] = {}
+    for n, window in enumerate(ordered):
+        params |= {f"k{n}": window.kiosk_id, f"start{n}": window.start, f"end{n}": window.end}
+    statement = _tap_times_statement(probes, len(ordered) - probes)
     times: dict[int, list[dt.datetime]] = {}
-    for kiosk_id, answered_at in await conn.execute(statement):
+    for kiosk_id, answered_at in await conn.execute(statement, params):
         if answered_at is not None:
             times.setdefault(kiosk_id, []).append(answered_at)
     return times

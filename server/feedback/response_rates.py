@@ -47,7 +47,8 @@ def response_rate_row(counts: InvitationCounts, threshold: int) -> ResponseRateR
     c = counts.counts
     sent, delivered = _part_of_sent(c["sent"], c["delivered"], threshold)
     _, answered = _part_of_sent(c["sent"], c["answered"], threshold)
-    # Failures include messages the gateway never accepted, so they are no part of sent.
+    # Failures include texts the gateway never accepted, which are no part of sent (and
+    # sent ones reported undeliverable), so failed is suppressed on its own.
     failed = suppress_tree(CountNode("failed", c["failed"]), threshold).count
     if sent is None:
         delivered = answered = None

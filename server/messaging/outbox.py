@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.feedback.invitation_models import Invitation
+from server.feedback import delivery
 from server.feedback.tokens import receipt_secret
 from server.messaging.models import MAX_TEXT_CHARS, OutboxMessage
 from server.messaging.sms import (
@@ -228,7 +228,7 @@ class OutboxWorker:
                 .where(mine)
                 .values(state="sent", provider_id=result.provider_id, last_error=None, **erased)
             )
-            await _mark(conn, message.invitation_id, "sent", sent_at=now)
+            await _mark(conn, message.invitation_id, delivery.ACCEPTED, now)
             return
         final = result.outcome is SendOutcome.FAILED or message.attempts >= self._max_attempts
         if final:
@@ -240,7 +240,7 @@ class OutboxWorker:
                 .where(mine)
                 .values(state="failed", last_error=why[:300], **erased)
             )
-            await _mark(conn, message.invitation_id, "failed", failed_at=now)
+            await _mark(conn, message.invitation_id, delivery.GAVE_UP, now)
             return
         await conn.execute(
             update(OutboxMessage)
@@ -270,13 +270,42 @@ class OutboxWorker:
 
 
 async def _mark(
-    conn: AsyncConnection, invitation_id: uuid.UUID | None, state: str, **stamps: dt.datetime
+    conn: AsyncConnection, invitation_id: uuid.UUID | None, event: delivery.Event, at: dt.datetime
 ) -> None:
     if invitation_id is None:  # not an answer invitation: nothing to mark
         return
-    await conn.execute(
-        update(Invitation).where(Invitation.id == invitation_id).values(state=state, **stamps)
+    # Guarded by state: a worker whose lease ran out may record after another worker did.
+    await delivery.advance(conn, invitation_id, event, at)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    id: int
+    invitation_id: uuid.UUID | None
+
+
+async def sent_message(conn: AsyncConnection, provider_id: str) -> SentMessage | None:
+    """The text the provider knows as ``provider_id``, for its delivery reports."""
+    row = (
+        await conn.execute(
+            select(OutboxMessage.id, OutboxMessage.invitation_id)
+            .where(OutboxMessage.provider_id == provider_id)
+            .limit(1)
+        )
+    ).first()
+    return SentMessage(row.id, row.invitation_id) if row else None
+
+
+async def awaiting_outcome(conn: AsyncConnection) -> bool:
+    """True while some text is with the gateway and its provider id is not recorded yet.
+
+    A delivery report can overtake the worker's record of the send; while this is true, a
+    report for an id we do not know yet may be for that text.
+    """
+    claimed = await conn.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.state == "sending").limit(1)
     )
+    return claimed is not None
 
 
 async def pending_count(conn: AsyncConnection) -> int:

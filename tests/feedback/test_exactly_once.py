@@ -387,7 +387,12 @@ def test_singles_from_many_kiosks_share_transactions_and_are_flagged_as_if_alone
                 *(service.ingest_one(origin, item) for origin, item, _ in expected)
             )
             assert {r.status for r in results} == {"stored"}
-            return {str(item.id): flag for _, item, flag in expected}, commits, len(expected)
+            singles = len(expected)
+            # A batch of one kiosk: judged against each other and what is stored (A at 60).
+            batch = [(a, at(58), False), (a, at(62), True), (a, at(64), True), (a, at(90), False)]
+            await service.ingest(a, [item for _, item, _ in batch])
+            flags = {str(item.id): flag for _, item, flag in expected + batch}
+            return flags, commits, singles
         finally:
             await engine.dispose()
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from server.feedback.invitation_models import Invitation
 from server.messaging.models import OutboxMessage
 from server.messaging.outbox import OutboxWorker
+from server.messaging.sms import SmsGateway
 from server.services import Services
 
 LINK = re.compile(r"https?://\S+/a/([A-Za-z0-9_-]{22,})")
@@ -39,11 +40,14 @@ def services_of(client: TestClient[Litestar]) -> Services:
     return services
 
 
-def worker(client: TestClient[Litestar], clock: Any, name: str) -> OutboxWorker:
+def worker(
+    client: TestClient[Litestar], clock: Any, name: str, gateway: SmsGateway | None = None
+) -> OutboxWorker:
+    """An outbox worker on the app's database (through ``gateway``, else the app's)."""
     services = services_of(client)
     return OutboxWorker(
         services.engine,
-        services.sms_gateway,
+        gateway or services.sms_gateway,
         max_attempts=3,
         poll_seconds=1,
         clock=clock,

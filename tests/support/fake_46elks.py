@@ -41,6 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from server.messaging.gsm7 import segment_count
+from server.settings import Settings
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _TEXT_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
@@ -318,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
-def with_fake_gateway(settings: Any, fake: Fake46elks) -> Any:
+def with_fake_gateway(settings: Settings, fake: Fake46elks) -> Settings:
     """Test settings that send SMS to ``fake`` at once and let tests drive the worker."""
     return dataclasses.replace(
         settings,
