@@ -1,7 +1,7 @@
-"""SMS invitations and the do-not-contact list.
+"""SMS invitations, the quarantine and the do-not-contact list.
 
-An invitation keeps no phone number: only the keyed hash (for quarantine and opt-out) and
-the hash of its link token. Its timestamps record how far it got (sent, delivered, failed,
+An invitation keeps no phone number: only the keyed hash (for its link's opt-out page)
+and the hash of its link token. Its timestamps record how far it got (sent, delivered, failed,
 answered) so response rates are counted without touching responses, and no response row
 points back to an invitation.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.database import Base, UTCDateTime
@@ -19,7 +19,6 @@ from server.database import Base, UTCDateTime
 
 class Invitation(Base):
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_phone_hash_created", "phone_hash", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -52,3 +51,12 @@ class DoNotContact(Base):
     phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SmsQuarantine(Base):
+    """Keyed hashes of numbers invited lately, and when; see ``server.feedback.quarantine``."""
+
+    __tablename__ = "sms_quarantine"
+
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -3,7 +3,8 @@
 Why it is built this way:
 
 * Quarantine and opt-out compare keyed hashes of the number (``server.privacy.phone_hash``);
-  the clear number goes only into the outbox row and is erased once the text is sent.
+  the clear number goes only into the outbox row and is erased once the text is sent. The
+  quarantine is one atomic claim (``server.feedback.quarantine``).
 * The link token is stored only as SHA-256. Submitting claims the invitation with one
   conditional UPDATE, so of many concurrent submits exactly one proceeds; the answer then
   goes through ``IngestService`` with an id derived from the invitation under the secret
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kiosk.i18n import localised
 from server.catalog.lookup import CatalogCache, CatalogSnapshot, PathInfo, StepInfo
-from server.feedback import delivery, tokens
+from server.feedback import delivery, quarantine, tokens
 from server.feedback.ingest import CONFLICT, IngestService, Origin
 from server.feedback.invitation_models import DoNotContact, Invitation
 from server.feedback.schemas import ResponseIn
@@ -264,6 +265,8 @@ class InvitationService:
     async def _skip_reason(
         self, conn: AsyncConnection, data: ContactIn, hashed: str, now: dt.datetime
     ) -> SkipReason | None:
+        """Why not to text this number, if so; the quarantine is claimed last (atomically,
+        ``server.feedback.quarantine``), so a flagged or opted-out contact starts no period."""
         if data.do_not_survey:
             return "flagged"
         listed = await conn.scalar(
@@ -271,13 +274,8 @@ class InvitationService:
         )
         if listed is not None:
             return "opted_out"
-        since = now - dt.timedelta(days=self._settings.sms_quarantine_days)
-        recent = await conn.scalar(
-            select(Invitation.id)
-            .where(Invitation.phone_hash == hashed, Invitation.created_at > since)
-            .limit(1)
-        )
-        return "quarantined" if recent is not None else None
+        period = dt.timedelta(days=self._settings.sms_quarantine_days)
+        return None if await quarantine.claim(conn, hashed, now, period) else "quarantined"
 
     # --- the link ----------------------------------------------------------------------
     async def view(self, token: str) -> LinkView | None:
