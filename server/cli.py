@@ -89,13 +89,15 @@ def catalog_import(file: Path) -> None:
 
 @main.group()
 def keys() -> None:
-    """API keys for integrations and metrics scrapers."""
+    """API keys for integrations, metrics scrapers and dashboards (manager: statistics API)."""
 
 
 @keys.command("create")
 @click.option("--name", required=True)
 @click.option(
-    "--role", type=click.Choice([Role.INTEGRATION.value, Role.METRICS.value]), required=True
+    "--role",
+    type=click.Choice([Role.INTEGRATION.value, Role.METRICS.value, Role.MANAGER.value]),
+    required=True,
 )
 def keys_create(name: str, role: str) -> None:
     """Create a key and print it once."""

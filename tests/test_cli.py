@@ -98,7 +98,7 @@ def test_catalog_import_of_a_bad_file_names_the_file_and_the_problem(
     assert "not valid TOML" in result.stderr
 
 
-@pytest.mark.parametrize("role", ["integration", "metrics"])
+@pytest.mark.parametrize("role", ["integration", "metrics", "manager"])
 def test_keys_create_prints_the_secret_once(kaiku: Any, role: str) -> None:
     created = kaiku("keys", "create", "--name", "x", "--role", role)
     assert re.fullmatch(rf"key \d+ \({role}\) x: kaiku_\S+\n", created.stdout)

@@ -30,6 +30,7 @@ from server.auth.sessions import (
     start_session,
 )
 from server.auth.users import authenticate
+from server.errors import Problem
 from server.services import ServicesDep
 
 
@@ -38,14 +39,21 @@ class SignInRequired(Exception):
 
 
 def requires_page(*roles: Role) -> Guard:
-    """Like :func:`requires`, but an anonymous visitor is redirected to the sign-in form."""
+    """Like :func:`requires`, for pages people use: an anonymous visitor is redirected to
+    the sign-in form, and an API key is refused whatever its role, so a dashboard's
+    read-only manager key cannot issue pairing codes or revoke kiosks."""
     api_guard = requires(*roles)
 
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
-        if await resolve_principal(connection) is None:
+        principal = await resolve_principal(connection)
+        if principal is None:
             raise SignInRequired
+        if principal.user_id is None:
+            raise Problem(
+                403, "staff-sign-in-required", "Staff pages need a staff sign-in, not an API key."
+            )
         checked = api_guard(connection, handler)
         if checked is not None:
             await checked

@@ -1,10 +1,13 @@
 """Every route, every caller: the answer must match this table, written out by hand.
 
-A route missing from the table (or a table entry with no route) fails the test, so a
-new endpoint cannot ship without someone deciding who may call it. "Access" means the
-guard let the request through: anything but 401/403 or a redirect to the sign-in form
-(bodies are minimal, so 400/404/422 still count as "let through"). Rate limits that
-minimal requests could trip are switched off here; they have tests of their own.
+The routes come from the app itself: a route missing from the table (or a table entry
+with no route) fails the test, so a new endpoint cannot ship without someone deciding who
+may call it. The callers are every role (a new role without a way to become it fails
+too), each other credential a role can come with (a manager API key for Grafana, the
+metrics token) and nobody. "Access" means the guard let the request through: anything
+but 401/403 or a redirect to the sign-in form (bodies are minimal, so 400/404/422 still
+count as "let through"). Rate limits that minimal requests could trip are switched off
+here; they have tests of their own.
 """
 
 from __future__ import annotations
@@ -19,19 +22,23 @@ from server.auth.roles import Role
 from server.settings import Settings
 from tests.auth.helpers import add_user, csrf_token, sign_in
 from tests.security.helpers import client_with
+from tests.stats.helpers import manager_key
 from tests.support.fixtures import Seeded, seed
 
 NONE = "none"
-CALLERS = (*(r.value for r in Role), NONE)
+MANAGER_KEY = "manager-key"  # the manager role without a person: Grafana's Infinity datasource
+METRICS_TOKEN_CALLER = "metrics-token"  # KAIKU_METRICS_TOKEN instead of a metrics key
+CALLERS = (*(r.value for r in Role), MANAGER_KEY, METRICS_TOKEN_CALLER, NONE)
 EVERYONE = frozenset(CALLERS)
 NOBODY: frozenset[str] = frozenset()
 STAFF = frozenset({"admin", "manager", "organiser"})
 MANAGERS = frozenset({"admin", "manager"})
+STATISTICS = MANAGERS | {MANAGER_KEY}  # read-only figures, for people and for Grafana
 ORGANISERS = frozenset({"admin", "organiser"})
 ADMIN = frozenset({"admin"})
 KIOSK = frozenset({"kiosk"})
 INTEGRATION = frozenset({"integration"})
-METRICS = frozenset({"metrics"})
+METRICS = frozenset({"metrics", METRICS_TOKEN_CALLER})
 METRICS_TOKEN = "matrix-metrics-token-" + "x" * 16
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -70,21 +77,21 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/panels/withdraw/{token:str}"): EVERYONE,
     ("POST", "/panels/withdraw/{token:str}"): EVERYONE,
     # managers: statistics and kiosks
-    ("GET", "/api/v1/stats/compare"): MANAGERS,
-    ("GET", "/api/v1/stats/export/nhs-fft"): MANAGERS,
-    ("GET", "/api/v1/stats/export/nps"): MANAGERS,
-    ("GET", "/api/v1/stats/patterns"): MANAGERS,
-    ("GET", "/api/v1/stats/response-rates"): MANAGERS,
-    ("GET", "/api/v1/stats/summary"): MANAGERS,
-    ("GET", "/api/v1/stats/trend"): MANAGERS,
-    ("GET", "/api/v1/stats/compare.csv"): MANAGERS,
-    ("GET", "/api/v1/stats/export/nhs-fft.csv"): MANAGERS,
-    ("GET", "/api/v1/stats/export/nps.csv"): MANAGERS,
-    ("GET", "/api/v1/stats/patterns.csv"): MANAGERS,
-    ("GET", "/api/v1/stats/response-rates.csv"): MANAGERS,
-    ("GET", "/api/v1/stats/summary.csv"): MANAGERS,
-    ("GET", "/api/v1/stats/trend.csv"): MANAGERS,
-    ("GET", "/overview"): MANAGERS,
+    ("GET", "/api/v1/stats/compare"): STATISTICS,
+    ("GET", "/api/v1/stats/export/nhs-fft"): STATISTICS,
+    ("GET", "/api/v1/stats/export/nps"): STATISTICS,
+    ("GET", "/api/v1/stats/patterns"): STATISTICS,
+    ("GET", "/api/v1/stats/response-rates"): STATISTICS,
+    ("GET", "/api/v1/stats/summary"): STATISTICS,
+    ("GET", "/api/v1/stats/trend"): STATISTICS,
+    ("GET", "/api/v1/stats/compare.csv"): STATISTICS,
+    ("GET", "/api/v1/stats/export/nhs-fft.csv"): STATISTICS,
+    ("GET", "/api/v1/stats/export/nps.csv"): STATISTICS,
+    ("GET", "/api/v1/stats/patterns.csv"): STATISTICS,
+    ("GET", "/api/v1/stats/response-rates.csv"): STATISTICS,
+    ("GET", "/api/v1/stats/summary.csv"): STATISTICS,
+    ("GET", "/api/v1/stats/trend.csv"): STATISTICS,
+    ("GET", "/overview"): STATISTICS,
     ("GET", "/admin/qr/{unit:str}/{path:str}"): MANAGERS,
     ("GET", "/admin/kiosks"): MANAGERS,
     ("POST", "/admin/kiosks/{code:str}/pairing-code"): MANAGERS,
@@ -137,16 +144,18 @@ def let_through(reply: Any) -> bool:
     return not reply.headers.get("location", "").startswith("/staff/sign-in?next=")
 
 
-def _become(client: TestClient[Litestar], caller: str, seeded: Seeded) -> str:
-    """Make ``client`` act as ``caller`` (a session or a bearer key); its form token."""
+def _become(client: TestClient[Litestar], caller: str, bearer: dict[str, str]) -> str:
+    """Make ``client`` act as ``caller`` (a session or a bearer credential); its form token.
+
+    A caller that is neither staff, nor nobody, nor in ``bearer`` is a KeyError: a new
+    role needs a way to become it here before the matrix can pass.
+    """
     client.cookies.clear()
     client.headers.pop("authorization", None)
-    keys = {"kiosk": seeded.kiosk_key, "integration": seeded.integration_key}
-    keys["metrics"] = seeded.metrics_key
-    if caller in keys:
-        client.headers["authorization"] = f"Bearer {keys[caller]}"
-    elif caller in STAFF:
+    if caller in STAFF:
         assert sign_in(client, f"matrix-{caller}").status_code == 303
+    elif caller != NONE:
+        client.headers["authorization"] = f"Bearer {bearer[caller]}"
     return csrf_token(client)
 
 
@@ -180,15 +189,22 @@ def test_every_route_answers_every_caller_as_the_table_says(settings: Settings) 
         seeded: Seeded = run(seed)
         for role in STAFF:
             add_user(run, f"matrix-{role}", Role(role))
+        bearer = {
+            Role.KIOSK.value: seeded.kiosk_key,
+            Role.INTEGRATION.value: seeded.integration_key,
+            Role.METRICS.value: seeded.metrics_key,
+            MANAGER_KEY: run(manager_key),
+            METRICS_TOKEN_CALLER: METRICS_TOKEN,
+        }
 
         wrong: list[str] = []
         for caller in CALLERS:
-            csrf = _become(client, caller, seeded)
+            csrf = _become(client, caller, bearer)
             for method, path in sorted(routes, key=lambda r: (r in ENDS_SESSION, r)):
                 reply = _call(client, method, path, csrf)
                 assert "csrf-failed" not in reply.text, (caller, method, path)
                 if let_through(reply) != (caller in EXPECTED[(method, path)]):
                     wrong.append(f"{caller:12} {method:4} {path} -> {reply.status_code}")
                 if (method, path) in ENDS_SESSION and caller in STAFF:
-                    csrf = _become(client, caller, seeded)
+                    csrf = _become(client, caller, bearer)
         assert wrong == [], "\n".join(wrong)
