@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -27,8 +28,10 @@ from server.database import create_engine
 from server.demo import DEMO_USER, ensure_demo_user, seed_demo_answers
 from server.feedback.invitations import demo_link
 from server.feedback.kiosks import create_pairing_code, kiosk_by_code
+from server.feedback.retention import PhoneHashesPurged, purge_phone_hashes
 from server.migrations_runner import upgrade
-from server.panels.cli import panels, purge
+from server.panels.cli import panels
+from server.panels.cli import purge as purge_volunteers
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -285,8 +288,33 @@ def _prepare_demo(settings: Settings) -> None:
     sys.stdout.flush()
 
 
+@main.command()
+@click.option("--dry-run", is_flag=True, help="only count what would be erased")
+@click.pass_context
+def purge(ctx: click.Context, dry_run: bool) -> None:
+    """Erase personal data past its retention: inactive volunteers, spent phone hashes.
+
+    The scheduled jobs do the same daily; this is for operators who want it now.
+    """
+    ctx.invoke(purge_volunteers, dry_run=dry_run)
+    purged = asyncio.run(_purge_phone_hashes(_settings(), dry_run))
+    verb = "would erase" if dry_run else "erased"
+    click.echo(
+        f"{verb} {purged.quarantine} phone hash(es) past their quarantine and those of "
+        f"{purged.invitations} invitation(s) past their link"
+    )
+
+
+async def _purge_phone_hashes(settings: Settings, dry_run: bool) -> PhoneHashesPurged:
+    engine = create_engine(settings)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        return await purge_phone_hashes(engine, settings, now, dry_run=dry_run)
+    finally:
+        await engine.dispose()
+
+
 main.add_command(panels)
-main.add_command(purge)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from server.auth.keys import KeyVerifier
 from server.catalog.lookup import CatalogCache
 from server.feedback.ingest import IngestService
 from server.feedback.invitations import InvitationService
-from server.feedback.retention import purge_raw_responses
+from server.feedback.retention import purge_phone_hashes, purge_raw_responses
 from server.jobs import Job, Scheduler
 from server.messaging.outbox import OutboxWorker, gateway_from_settings
 from server.messaging.sms import SmsGateway
@@ -76,6 +76,10 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
         now = dt.datetime.now(dt.UTC)
         return await purge_raw_responses(engine, settings.raw_retention_months, now)
 
+    async def purge_phone(engine: AsyncEngine) -> int:
+        now = dt.datetime.now(dt.UTC)
+        return (await purge_phone_hashes(engine, settings, now)).total
+
     async def panels_daily(engine: AsyncEngine) -> int:
         return await panel_jobs.daily(engine, settings.volunteer_retention_months)
 
@@ -84,6 +88,7 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
 
     return [
         Job("raw-response-retention", dt.timedelta(days=1), purge_raw),
+        Job("phone-hash-retention", dt.timedelta(days=1), purge_phone),
         Job("panel-retention", dt.timedelta(days=1), panels_daily),
         Job("panel-reminders", panel_jobs.REMINDER_PERIOD, panel_reminders),
     ]

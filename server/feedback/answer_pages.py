@@ -125,6 +125,8 @@ class AnswerPageController(Controller):
         org = await self._org(services)
         if view is None:
             return html_page(render_notice("unknown", org, language), 404)
+        if not view.can_opt_out:
+            return html_page(render_notice("expired", org, language), STATUS["expired"])
         nonce = tokens.form_nonce(services.settings.effective_secret_key, view.token_hash)
         return html_page(render_opt_out_page(org, f"/a/{token}/stop", nonce, language))
 
@@ -139,5 +141,6 @@ class AnswerPageController(Controller):
         key = services.settings.effective_secret_key
         if view is None or not tokens.nonce_ok(key, view.token_hash, str(form.get("nonce", ""))):
             return html_page(render_notice("unknown", org, language), 404)
-        await services.invitations.opt_out(token)
+        if not await services.invitations.opt_out(token):  # the link is over: hash purged
+            return html_page(render_notice("expired", org, language), STATUS["expired"])
         return html_page(render_notice("opted_out", org, language))

@@ -1,7 +1,8 @@
 """SMS invitations, the quarantine and the do-not-contact list.
 
-An invitation keeps no phone number: only the keyed hash (for its link's opt-out page)
-and the hash of its link token. Its timestamps record how far it got (sent, delivered, failed,
+An invitation keeps no phone number: only the keyed hash (for its link's opt-out page,
+erased with the request fingerprint made from it once the link is over) and the hash of
+its link token. Its timestamps record how far it got (sent, delivered, failed,
 answered) so response rates are counted without touching responses, and no response row
 points back to an invitation.
 """

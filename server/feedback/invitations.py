@@ -4,7 +4,8 @@ Why it is built this way:
 
 * Quarantine and opt-out compare keyed hashes of the number (``server.privacy.phone_hash``);
   the clear number goes only into the outbox row and is erased once the text is sent. The
-  quarantine is one atomic claim (``server.feedback.quarantine``).
+  quarantine is one atomic claim (``server.feedback.quarantine``), and the daily purge
+  erases every keyed hash that has served its purpose (``erase_spent_phone_hashes``).
 * The link token is stored only as SHA-256. Submitting claims the invitation with one
   conditional UPDATE, so of many concurrent submits exactly one proceeds; the answer then
   goes through ``IngestService`` with an id derived from the invitation under the secret
@@ -107,6 +108,7 @@ class LinkView:
     path: PathInfo
     step: StepInfo | None
     status: Literal["open", "used", "expired"]
+    can_opt_out: bool  # False once the purge erased the number's hash (the link is over)
 
 
 AnswerStatus = Literal["stored", "used", "expired", "unknown", "invalid"]
@@ -210,7 +212,8 @@ class InvitationService:
         if row is None:
             return None
         if row.request_fingerprint != print_:
-            raise ContactRejected("this idempotency_key was already used for another contact", 409)
+            why = "for another contact" if row.request_fingerprint else "long ago; use a new one"
+            raise ContactRejected(f"this idempotency_key was already used {why}", 409)
         if row.state == "skipped":
             return ContactOut(row.id, "skipped", row.skip_reason)
         return ContactOut(row.id, "scheduled", None)
@@ -290,6 +293,7 @@ class InvitationService:
                         Invitation.step_id,
                         Invitation.expires_at,
                         Invitation.answer_claimed_at,
+                        Invitation.phone_hash,
                     ).where(Invitation.token_hash == token_hash)
                 )
             ).first()
@@ -305,7 +309,7 @@ class InvitationService:
             status = "used"
         elif row.expires_at is None or row.expires_at <= self.clock():
             status = "expired"
-        return LinkView(token_hash, row.language, path, step, status)
+        return LinkView(token_hash, row.language, path, step, status, bool(row.phone_hash))
 
     async def answer(self, token: str, form: AnswerForm, language: str) -> AnswerStatus:
         """Store the link's one answer: claim atomically, then ingest with a keyed id."""
@@ -393,7 +397,10 @@ class InvitationService:
         return "used" if row.answer_claimed_at is not None else "expired"
 
     async def opt_out(self, token: str) -> bool:
-        """Put the link's number (its keyed hash) on the do-not-contact list."""
+        """Put the link's number (its keyed hash) on the do-not-contact list.
+
+        False when the link is unknown or so old that its hash has been purged.
+        """
         async with self._engine.begin() as conn:
             hashed = await conn.scalar(
                 select(Invitation.phone_hash).where(
@@ -466,6 +473,40 @@ def _resolve(snapshot: CatalogSnapshot, data: ContactIn) -> tuple[int, PathInfo,
         if step is None:
             raise ContactRejected(f"unknown step {data.step!r} on path {data.path!r}")
     return unit_id, path, step
+
+
+# --- retention -----------------------------------------------------------------------
+def _spent(now: dt.datetime, link_ttl: dt.timedelta) -> ColumnElement[bool]:
+    """Invitations still holding a phone-derived value whose link is over (or, for a
+    skipped contact without a link, would be)."""
+    holds = (Invitation.phone_hash != "") | (Invitation.request_fingerprint != "")
+    over = (Invitation.expires_at <= now) | (
+        Invitation.expires_at.is_(None) & (Invitation.created_at <= now - link_ttl)
+    )
+    return holds & over
+
+
+async def erase_spent_phone_hashes(
+    conn: AsyncConnection, now: dt.datetime, link_ttl: dt.timedelta, *, dry_run: bool = False
+) -> int:
+    """Erase the keyed phone hash, and the request fingerprint computed from it, of
+    invitations whose link is over; returns how many (with ``dry_run``, only counts).
+
+    The hash serves the link's opt-out page and the fingerprint the integrating system's
+    retries. After the link's lifetime neither has a use, while either would still confirm
+    a guessed number to someone holding the secret key. The quarantine keeps its own rows.
+    """
+    if dry_run:
+        counted = await conn.scalar(
+            select(func.count()).select_from(Invitation).where(_spent(now, link_ttl))
+        )
+        return int(counted or 0)
+    erased = await conn.execute(
+        update(Invitation)
+        .where(_spent(now, link_ttl))
+        .values(phone_hash="", request_fingerprint="")
+    )
+    return int(erased.rowcount)
 
 
 # --- counting ------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import select
+from sqlalchemy import String, Text, select
 
+from server.database import Base
 from server.feedback.invitation_models import Invitation
 from server.messaging.models import OutboxMessage
 from server.messaging.outbox import OutboxWorker
@@ -81,5 +82,22 @@ def invitation(client: TestClient[Litestar], invitation_id: str) -> Any:
                     select(Invitation).where(Invitation.id == uuid.UUID(invitation_id))
                 )
             ).one()
+
+    return client.blocking_portal.call(read)
+
+
+def text_values(client: TestClient[Litestar]) -> list[str]:
+    """Every string in every text column of every table (to prove something is nowhere)."""
+    services = services_of(client)
+
+    async def read() -> list[str]:
+        values: list[str] = []
+        async with services.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+                if columns:
+                    rows = await conn.execute(select(*columns))
+                    values.extend(str(v) for row in rows for v in row if v is not None)
+        return values
 
     return client.blocking_portal.call(read)

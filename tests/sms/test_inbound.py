@@ -8,13 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import String, Text, select
+from sqlalchemy import select
 
-from server.database import Base
 from server.feedback.invitation_models import DoNotContact
 from server.feedback.sms_replies import STOP_WORDS, is_stop_message
 from server.feedback.tokens import receipt_secret
-from tests.sms.helpers import contact, services_of
+from tests.sms.helpers import contact, services_of, text_values
 from tests.support.fixtures import Seeded
 
 SENDER = "+358401112233"
@@ -52,23 +51,6 @@ def _listed(client: TestClient[Litestar]) -> list[Any]:
     return client.blocking_portal.call(read)
 
 
-def _text_values(client: TestClient[Litestar]) -> list[str]:
-    """Every string in every text column of every table."""
-    services = services_of(client)
-
-    async def read() -> list[str]:
-        values: list[str] = []
-        async with services.engine.connect() as conn:
-            for table in Base.metadata.sorted_tables:
-                columns = [c for c in table.columns if isinstance(c.type, String | Text)]
-                if columns:
-                    rows = await conn.execute(select(*columns))
-                    values.extend(str(v) for row in rows for v in row if v is not None)
-        return values
-
-    return client.blocking_portal.call(read)
-
-
 def test_stop_reply_opts_the_sender_out_with_an_empty_200(
     client: TestClient[Litestar], seeded: Seeded
 ) -> None:
@@ -99,7 +81,7 @@ def test_wrong_or_missing_secret_is_403_and_changes_nothing(client: TestClient[L
 def test_the_number_is_stored_nowhere(client: TestClient[Litestar], seeded: Seeded) -> None:
     assert _inbound(client, "sluta").status_code == 200
     _contact(client, seeded)  # skipped as opted out: no outbox row either
-    values = _text_values(client)
+    values = text_values(client)
     assert values, "the scan must see the tables"
     assert not [v for v in values if DIGITS in v.replace(" ", "")]
 
