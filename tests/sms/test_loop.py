@@ -14,7 +14,15 @@ from server.feedback.models import Response
 from server.feedback.tokens import receipt_secret
 from server.messaging.gsm7 import fits_single_sms
 from tests.sms.conftest import Clock
-from tests.sms.helpers import contact, invitation, outbox_rows, services_of, token_in, worker
+from tests.sms.helpers import (
+    contact,
+    invitation,
+    outbox_rows,
+    services_of,
+    text_values,
+    token_in,
+    worker,
+)
 from tests.support.fake_46elks import Fake46elks
 from tests.support.fixtures import Seeded
 
@@ -62,6 +70,7 @@ def test_contact_is_sent_in_time_erased_answered_once_and_counted(
     assert sent.text is None
     assert sent.provider_id == sms.id
     assert invitation(client, body["id"]).state == "sent"
+    assert not [v for v in text_values(client) if "401234567" in v]  # in no table at all
 
     token = token_in(sms.message)
     page = client.get(f"/a/{token}")
