@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from server.feedback import repository
+from server.feedback.models import ResponseRollup
+from server.feedback.repository import RollupKey
+from server.feedback.scales import FFT_OPTIONS
 from server.migrations_runner import current_revision, head_revision, upgrade
 from server.schema import Base
 from tests.support.databases import backend, create_database, drop_database
@@ -79,3 +84,29 @@ def test_models_and_migrations_agree(empty_url: str) -> None:
     """What `alembic check` does: autogenerate against the migrated schema finds nothing."""
     _on(empty_url, upgrade)
     assert _on(empty_url, _differences) == []
+
+
+def test_cubes_are_backfilled_from_an_existing_roll_up(empty_url: str) -> None:
+    """Upgrading an installation with answers gives cubes that add up to its roll-up."""
+    start = dt.datetime(2025, 3, 29, 20, tzinfo=dt.UTC)  # around a summer-time change
+    hours = [start + dt.timedelta(hours=7 * n) for n in range(300)]  # into May
+    rollup = {
+        RollupKey(hour, 1, 1 + n % 3, n % 4, "kiosk", "in_person", "fft", FFT_OPTIONS[n % 6],
+                  n % 11 == 0): 1 + n % 5
+        for n, hour in enumerate(hours)
+    }  # fmt: skip
+
+    async def before(engine: AsyncEngine) -> None:
+        await upgrade(engine, "0010")
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(ResponseRollup), [{**k._asdict(), "count": n} for k, n in rollup.items()]
+            )
+
+    async def cubes(engine: AsyncEngine) -> Any:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            return await repository.cubes_contents(conn)
+
+    _on(empty_url, before)
+    assert _on(empty_url, cubes) == repository.cubes_from_rollup(rollup)

@@ -114,3 +114,43 @@ class KioskPairing(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ResponseCube(Base):
+    """Coarser roll-ups beside the hourly one, so long statistics windows read few rows.
+
+    Each ``cube`` (see :mod:`server.feedback.cubes`) keeps some dimensions at a time grain
+    of an hour, a Helsinki day or a Helsinki month; dimensions a cube leaves out hold
+    ``NO_STEP`` / ``""``. ``bucket`` is the UTC instant the local hour, day or month starts.
+    """
+
+    __tablename__ = "response_cubes"
+    __table_args__ = (
+        UniqueConstraint(
+            "cube",
+            "bucket",
+            "unit_id",
+            "path_id",
+            "step_id",
+            "channel",
+            "contact_mode",
+            "question",
+            "option",
+            "misuse",
+            name="uq_response_cubes_key",
+        ),
+        Index("ix_response_cubes_path_bucket", "cube", "path_id", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cube: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    path_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_mode: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(String(32))
+    option: Mapped[str] = mapped_column(String(16))
+    misuse: Mapped[bool] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer)

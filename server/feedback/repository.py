@@ -12,11 +12,14 @@ from sqlalchemy import Integer, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.database import UTCDateTime, upsert_insert
-from server.feedback.models import Response, ResponseRollup, ResponseTotal
+from server.feedback import cubes
+from server.feedback.cubes import CubeKey
+from server.feedback.models import Response, ResponseCube, ResponseRollup, ResponseTotal
 
 responses = Response.__table__
 rollups = ResponseRollup.__table__
 totals = ResponseTotal.__table__
+cube_table = ResponseCube.__table__
 
 
 REBUILD_TOTALS_SQL = (
@@ -62,12 +65,31 @@ def _insert_new_statement(dialect: str) -> Any:
 
 @cache
 def _increment_statement(dialect: str, table_name: str) -> Any:
-    table, key = (rollups, RollupKey) if table_name == "rollups" else (totals, TotalKey)
+    table, fields = {
+        "rollups": (rollups, RollupKey._fields),
+        "totals": (totals, TotalKey._fields),
+        "cubes": (cube_table, CubeKey._fields),
+    }[table_name]
     insert = upsert_insert(dialect, table)
     return insert.on_conflict_do_update(
-        index_elements=list(key._fields),
+        index_elements=list(fields),
         set_={"count": table.c.count + insert.excluded.count},
     )
+
+
+def cube_keys(key: RollupKey) -> list[CubeKey]:
+    """The cube cells an hourly roll-up cell adds to, one per cube."""
+    starts = {grain: cubes.grain_start(key.bucket, grain) for grain in cubes.GRAIN_ORDER}
+    values: dict[str, Any] = key._asdict()
+    result = []
+    for cube in cubes.CUBES:
+        kept = {
+            name: values[name] if name in cube.dimensions else cubes.EMPTY[name]
+            for name in cubes.ALL_DIMENSIONS
+        }
+        fields = {**values, **kept, "cube": cube.number, "bucket": starts[cube.grain]}
+        result.append(CubeKey(**{name: fields[name] for name in CubeKey._fields}))
+    return result
 
 
 def total_key(key: RollupKey) -> TotalKey:
@@ -160,7 +182,7 @@ async def stored_tap_times(
 
 
 async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey, int]) -> None:
-    """Add counts to roll-up rows and the per-series totals, creating rows as needed.
+    """Add counts to roll-up rows, the cubes and the per-series totals, creating rows as needed.
 
     Keys are applied in sorted order so concurrent transactions lock rows in the same
     order and cannot deadlock each other on PostgreSQL.
@@ -174,6 +196,10 @@ async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey
         series[total_key(key)] = series.get(total_key(key), 0) + n
     params = [{**key._asdict(), "count": n} for key, n in sorted(series.items())]
     await conn.execute(_increment_statement(conn.dialect.name, "totals"), params)
+    await conn.execute(
+        _increment_statement(conn.dialect.name, "cubes"),
+        [{**key._asdict(), "count": n} for key, n in sorted(cubes_from_rollup(increments).items())],
+    )
 
 
 async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:
@@ -235,6 +261,24 @@ async def totals_contents(conn: AsyncConnection) -> dict[TotalKey, int]:
     rows = await conn.execute(select(totals))
     return {
         TotalKey(*(row._mapping[f] for f in TotalKey._fields)): row._mapping["count"]
+        for row in rows
+        if row._mapping["count"]
+    }
+
+
+def cubes_from_rollup(rollup: Mapping[RollupKey, int]) -> dict[CubeKey, int]:
+    """What the cubes must hold given the roll-up (ingest, migration backfill, tests)."""
+    result: dict[CubeKey, int] = {}
+    for key, n in rollup.items():
+        for cube_key in cube_keys(key):
+            result[cube_key] = result.get(cube_key, 0) + n
+    return result
+
+
+async def cubes_contents(conn: AsyncConnection) -> dict[CubeKey, int]:
+    rows = await conn.execute(select(cube_table))
+    return {
+        CubeKey(*(row._mapping[f] for f in CubeKey._fields)): row._mapping["count"]
         for row in rows
         if row._mapping["count"]
     }

@@ -1,7 +1,9 @@
-"""All SQL behind the statistics API and exports: grouped sums over ``response_rollups``.
+"""All SQL behind the statistics API and exports: grouped sums over the roll-ups.
 
-Statistics never read ``responses``: every query here sums hourly roll-up rows, so its
-cost follows the number of series and hours in the filter, not the number of answers.
+Statistics never read ``responses``. Each query sums the cheapest roll-up that answers
+it exactly: a cube (a Helsinki day or month, fewer dimensions; see
+:mod:`server.feedback.cubes`) when one fits, else the hourly ``response_rollups``. Its
+cost follows the number of series and periods in the filter, not the number of answers.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.feedback.models import ResponseRollup
+from server.feedback import cubes
+from server.feedback.models import ResponseCube, ResponseRollup
 
-rollups = ResponseRollup.__table__
+rollups: Table = ResponseRollup.__table__  # type: ignore[assignment]
+cube_table: Table = ResponseCube.__table__  # type: ignore[assignment]
 Dimension = Literal["unit_id", "path_id", "step_id", "channel", "contact_mode"]
 Period = Literal["day", "week", "month", "hour", "weekday"]
 ZONE = "Europe/Helsinki"
@@ -37,18 +41,22 @@ class StatsFilter:
     end: dt.datetime | None = None
     include_misuse: bool = False
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        c = rollups.c
-        where: list[ColumnElement[bool]] = []
-        for column, value in (
-            (c.unit_id, self.unit_id),
-            (c.path_id, self.path_id),
-            (c.step_id, self.step_id),
-            (c.channel, self.channel),
-            (c.contact_mode, self.contact_mode),
-        ):
-            if value is not None:
-                where.append(column == value)
+    def dimensions(self) -> dict[str, int | str]:
+        """The dimensions this filter pins, with their values."""
+        values = {
+            "unit_id": self.unit_id,
+            "path_id": self.path_id,
+            "step_id": self.step_id,
+            "channel": self.channel,
+            "contact_mode": self.contact_mode,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    def conditions(self, table: Table = rollups) -> list[ColumnElement[bool]]:
+        c = table.c
+        where: list[ColumnElement[bool]] = [
+            c[name] == value for name, value in self.dimensions().items()
+        ]
         if self.start is not None:
             where.append(c.bucket >= self.start)
         if self.end is not None:
@@ -64,29 +72,38 @@ async def grouped_counts(
     by: Sequence[Dimension] = (),
     *,
     period: Period | None = None,
+    use_cubes: bool = True,
 ) -> list[Any]:
     """Sum of answers per (``by``…, [period], question, option) over the filtered rows.
 
     Rows are named tuples with the ``by`` columns, ``period`` (a local-time label, see
     :func:`local_period`) when asked, then ``question``, ``option`` and ``count``.
     Grouping by local period happens in SQL so replies carry periods, not hours.
+    ``use_cubes=False`` reads the hourly roll-up, the reference the cubes are tested against.
     """
-    columns: list[Any] = [rollups.c[name] for name in by]
+    needed = {*by, *where.dimensions()}
+    cube = cubes.choose(needed, period, where.start, where.end) if use_cubes else None
+    table = rollups if cube is None else cube_table
+    conditions = where.conditions(table)
+    if cube is not None:
+        conditions.append(table.c.cube == cube.number)
+    columns: list[Any] = [table.c[name] for name in by]
     if period is not None:
-        columns.append(local_period(conn.dialect.name, period).label("period"))
-    columns += [rollups.c.question, rollups.c.option]
+        columns.append(local_period(conn.dialect.name, period, table.c.bucket).label("period"))
+    columns += [table.c.question, table.c.option]
     stmt = (
-        select(*columns, func.sum(rollups.c.count).label("count"))
-        .where(*where.conditions())
+        select(*columns, func.sum(table.c.count).label("count"))
+        .where(*conditions)
         .group_by(*columns)
     )
     return list(await conn.execute(stmt))
 
 
-def local_period(dialect: str, period: Period) -> ColumnElement[str]:
-    """Helsinki-time label of a UTC hour bucket: ISO date of the day, the week's Monday or
+def local_period(
+    dialect: str, period: Period, bucket: ColumnElement[dt.datetime] = rollups.c.bucket
+) -> ColumnElement[str]:
+    """Helsinki-time label of a UTC bucket start: ISO date of the day, the week's Monday or
     the month's first day; two-digit hour; ISO weekday "1" (Monday) … "7"."""
-    bucket = rollups.c.bucket
     if dialect == "postgresql":
         local = func.timezone(ZONE, bucket)
         formats = {
@@ -97,7 +114,7 @@ def local_period(dialect: str, period: Period) -> ColumnElement[str]:
             "weekday": func.to_char(local, "ID"),
         }
         return formats[period]
-    shift = _sqlite_offset()
+    shift = _sqlite_offset(bucket)
     formats = {
         "day": func.date(bucket, shift),
         "week": func.date(bucket, shift, "weekday 0", "-6 days"),
@@ -109,14 +126,12 @@ def local_period(dialect: str, period: Period) -> ColumnElement[str]:
     return formats[period]
 
 
-def _sqlite_offset() -> ColumnElement[str]:
+def _sqlite_offset(bucket: ColumnElement[dt.datetime]) -> ColumnElement[str]:
     """'+3 hours' inside EU summer time (last Sunday of March to last Sunday of October,
     01:00 UTC), else '+2 hours': Helsinki's UTC offset, spelled as a SQLite date modifier."""
     summer = [
         (
-            and_(
-                rollups.c.bucket >= _last_sunday(year, 3), rollups.c.bucket < _last_sunday(year, 10)
-            ),
+            and_(bucket >= _last_sunday(year, 3), bucket < _last_sunday(year, 10)),
             "+3 hours",
         )
         for year in DST_YEARS

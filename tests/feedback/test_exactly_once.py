@@ -132,10 +132,18 @@ SINGLE_STATUS = {"stored": 201, "duplicate": 200, "rejected": 409}
 
 
 async def _rollup_and_recount(conn: AsyncConnection) -> tuple[Any, Any]:
-    """(roll-up, per-series totals) as stored, and as recounted from the raw rows."""
+    """(roll-up, per-series totals, cubes) as stored, and as recounted from the raw rows."""
     recount = await repository.recount_from_raw(conn)
-    stored = (await repository.rollup_contents(conn), await repository.totals_contents(conn))
-    return stored, (recount, repository.totals_from_rollup(recount))
+    stored = (
+        await repository.rollup_contents(conn),
+        await repository.totals_contents(conn),
+        await repository.cubes_contents(conn),
+    )
+    return stored, (
+        recount,
+        repository.totals_from_rollup(recount),
+        repository.cubes_from_rollup(recount),
+    )
 
 
 async def _stored_ratings(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.keys import create_key
 from server.auth.roles import Role
 from server.catalog.lookup import load_snapshot
 from server.feedback import repository
+from server.feedback.models import ResponseCube, ResponseRollup, ResponseTotal
 
 UNIT = "vaasa-aikuissosiaalityo"
 FFT_PATH = "toimeentulotuki"
@@ -48,6 +50,12 @@ async def add_rollups(session: AsyncSession, answers: Iterable[Answer]) -> None:
         )
         increments[key] = increments.get(key, 0) + int(str(count))
     await repository.increment_rollups(await session.connection(), increments)
+
+
+async def clear_rollups(session: AsyncSession) -> None:
+    """Empty every roll-up (hourly, cubes, totals) between generated examples."""
+    for model in (ResponseRollup, ResponseCube, ResponseTotal):
+        await session.execute(delete(model))
 
 
 async def manager_key(session: AsyncSession) -> str:

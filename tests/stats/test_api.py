@@ -16,12 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import delete
 
-from server.feedback.models import ResponseRollup
 from server.feedback.statistics import Table
 from tests.feedback.helpers import bearer
-from tests.stats.helpers import FFT_PATH, NPS_PATH, UNIT, add_rollups, manager_key
+from tests.stats.helpers import FFT_PATH, NPS_PATH, UNIT, add_rollups, clear_rollups, manager_key
 from tests.support.fixtures import Seeded
 
 Client = TestClient[Litestar]
@@ -219,7 +217,7 @@ def test_no_reply_reveals_a_small_group(
     client: Client, run: Run, manager: dict[str, str], small: int, others: list[int]
 ) -> None:
     """Whatever the other groups hold, the small group's count cannot be worked out."""
-    run(lambda s: s.execute(delete(ResponseRollup)))
+    run(clear_rollups)
     load(
         run,
         (FFT_PATH, None, "sms", "video", "poor", small),

@@ -12,12 +12,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hs
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import delete
 
 from server.feedback import statistics as st
-from server.feedback.models import ResponseRollup
 from tests.feedback.helpers import bearer
-from tests.stats.helpers import FFT_PATH, add_rollups, manager_key
+from tests.stats.helpers import FFT_PATH, add_rollups, clear_rollups, manager_key
 from tests.support.fixtures import Seeded
 
 UTC = dt.UTC
@@ -44,7 +42,7 @@ def test_sql_periods_match_python(
     seeded: Seeded,
     buckets: list[dt.datetime],
 ) -> None:
-    run(lambda s: s.execute(delete(ResponseRollup)))
+    run(clear_rollups)
     answers = [(FFT_PATH, None, "kiosk", "in_person", "good", 5, b) for b in buckets]
     run(lambda s: add_rollups(s, answers))
     headers = bearer(run(manager_key))
