@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import audit
-from server.auth.keys import create_key, revoke_key
+from server.auth.keys import CreatedKey, create_key, revoke_key
 from server.auth.models import ApiKey
 from server.auth.roles import Role
 from server.auth.users import UserError, create_user
-from server.catalog.importer import CatalogError, import_catalog, parse_catalog
+from server.catalog.importer import CatalogError, ImportReport, import_catalog, parse_catalog
 from server.catalog.models import Kiosk
 from server.commands import run_in_session, settings_from_env
 from server.database import create_engine
@@ -86,8 +86,14 @@ def catalog_import(file: Path) -> None:
         parsed = parse_catalog(file)
     except CatalogError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    report = _run(lambda session: import_catalog(session, parsed))
-    click.echo(report.summary())
+
+    async def run(session: AsyncSession) -> ImportReport:
+        report = await import_catalog(session, parsed)
+        detail = {"created": report.created, "updated": report.updated}
+        await audit.record(session, "cli", "catalog.import", f"catalog:{file.name}", detail)
+        return report
+
+    click.echo(_run(run).summary())
 
 
 @main.group()
@@ -103,8 +109,15 @@ def keys() -> None:
     required=True,
 )
 def keys_create(name: str, role: str) -> None:
-    """Create a key and print it once."""
-    created = _run(lambda session: create_key(session, name, Role(role)))
+    """Create a key and print it once (the audit log records who, never the secret)."""
+
+    async def create(session: AsyncSession) -> CreatedKey:
+        created = await create_key(session, name, Role(role))
+        detail = {"role": role, "name": name}
+        await audit.record(session, "cli", "key.create", f"key:{created.id}", detail)
+        return created
+
+    created = _run(create)
     click.echo(f"key {created.id} ({created.role}) {created.name}: {created.secret}")
     click.echo("Store it now: it is not shown again.", err=True)
 
@@ -126,7 +139,14 @@ def keys_list() -> None:
 @click.argument("key_id", type=int)
 def keys_revoke(key_id: int) -> None:
     """Revoke a key by id."""
-    if not _run(lambda session: revoke_key(session, key_id)):
+
+    async def revoke(session: AsyncSession) -> bool:
+        revoked = await revoke_key(session, key_id)
+        if revoked:
+            await audit.record(session, "cli", "key.revoke", f"key:{key_id}")
+        return revoked
+
+    if not _run(revoke):
         raise click.ClickException(f"no active key {key_id}")
     click.echo(f"key {key_id} revoked")
 
@@ -153,7 +173,10 @@ async def _pairing_code(session: AsyncSession, kiosk_code: str, minutes: int) ->
     kiosk = await kiosk_by_code(session, kiosk_code)
     if kiosk is None:
         raise click.ClickException(f"no kiosk {kiosk_code!r}; import a catalog first")
-    return await create_pairing_code(session, kiosk, minutes)
+    code = await create_pairing_code(session, kiosk, minutes)
+    detail = {"minutes": minutes}
+    await audit.record(session, "cli", "kiosk.pairing-code", f"kiosk:{kiosk.code}", detail)
+    return code
 
 
 @main.group()

@@ -39,8 +39,9 @@ class Settings:
     """Runtime configuration. Build with :meth:`from_env`, or directly in tests."""
 
     env: str = "development"
-    database_url: str = DEFAULT_DATABASE_URL
-    secret_key: str = ""
+    # Values that are or may hold secrets stay out of repr(), so no log or error shows them.
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    secret_key: str = field(default="", repr=False)
     allow_sqlite_in_production: bool = False
     auto_migrate: bool = True
     debug: bool = False
@@ -52,7 +53,7 @@ class Settings:
     misuse_interval_seconds: float = 5.0
     auth_cache_seconds: float = 5.0
     metrics_refresh_seconds: float = 5.0
-    metrics_token: str = ""
+    metrics_token: str = field(default="", repr=False)
     suppression_threshold: int = 5
     kiosk_inactivity_seconds: int = 60
     kiosk_thank_you_seconds: int = 5
@@ -61,7 +62,7 @@ class Settings:
     session_absolute_hours: int = 12
     sms_gateway: str = "console"
     sms_46elks_username: str = ""
-    sms_46elks_password: str = ""
+    sms_46elks_password: str = field(default="", repr=False)
     sms_46elks_sender: str = ""
     sms_46elks_base_url: str = "https://api.46elks.com/a1"
     sms_delay_minutes: int = 30
@@ -71,14 +72,14 @@ class Settings:
     invitation_ttl_days: int = 7
     sms_max_attempts: int = 8
     outbox_poll_seconds: float = 5.0
-    panel_keys: str = ""
+    panel_keys: str = field(default="", repr=False)
     volunteer_retention_months: int = 24
     panel_invites_per_year: int = 3
     panel_reminder_hours: int = 72
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""
-    smtp_password: str = ""
+    smtp_password: str = field(default="", repr=False)
     smtp_from: str = "kaiku@localhost"
     smtp_starttls: bool = True
     raw_retention_months: int = 0

@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 import pytest
 from click.testing import CliRunner, Result
 from litestar.testing import TestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from server.app import create_app
 from server.auth.keys import create_key
+from server.auth.models import AuditEvent
 from server.auth.roles import Role
 from server.cli import main
 from server.migrations_runner import current_revision, head_revision
@@ -161,3 +163,28 @@ def test_a_bad_setting_is_reported_without_a_traceback(kaiku: Any, database_url:
     assert result.exit_code == 1
     assert "KAIKU_DEBUG must be true or false (got 'maybe')" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_key_catalog_and_pairing_changes_are_audited_without_secrets(
+    kaiku: Any, database_url: str
+) -> None:
+    kaiku("catalog", "import", str(EXAMPLE_CATALOG))
+    created = kaiku("keys", "create", "--name", "grafana", "--role", "manager").stdout
+    key_id, secret = re.findall(r"key (\d+) .*: (\S+)", created)[0]
+    kaiku("keys", "revoke", key_id)
+    code = kaiku("kiosks", "pair", "vaasa-aula-1").stdout.split()[2]
+
+    async def events(session: AsyncSession) -> list[Any]:
+        return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+    logged = on_database(database_url, events)
+    assert [(e.actor, e.action, e.subject) for e in logged] == [
+        ("cli", "catalog.import", f"catalog:{EXAMPLE_CATALOG.name}"),
+        ("cli", "key.create", f"key:{key_id}"),
+        ("cli", "key.revoke", f"key:{key_id}"),
+        ("cli", "kiosk.pairing-code", "kiosk:vaasa-aula-1"),
+    ]
+    assert "unit vaasa-aikuissosiaalityo" in logged[0].detail["created"]
+    assert logged[1].detail == {"role": "manager", "name": "grafana"}
+    for secret_value in (secret, code, code.replace("-", "")):
+        assert all(secret_value not in str(e.detail) for e in logged)

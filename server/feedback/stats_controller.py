@@ -26,7 +26,8 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 from litestar.types import BeforeRequestHookHandler
 
-from server.auth.guards import requires
+from server.auth import audit
+from server.auth.guards import current_principal, requires
 from server.auth.roles import Role
 from server.catalog.lookup import CatalogSnapshot
 from server.errors import Problem
@@ -206,6 +207,19 @@ def csv_response(text: str, name: str) -> Response[str]:
     )
 
 
+async def exported(
+    request: Request[Any, Any, Any], services: ServicesDep, text: str, name: str
+) -> Response[str]:
+    """A CSV download is an export: the audit log records who took which report with which
+    filters before it is handed out (JSON reads, e.g. Grafana's polls, are not exports)."""
+    async with services.session() as session:
+        actor = audit.actor_of(current_principal(request))
+        filters = dict(request.query_params)
+        await audit.record(session, actor, "stats.export", f"stats:{name}", filters)
+        await session.commit()
+    return csv_response(text, name)
+
+
 async def legacy_csv_redirect(request: Request[Any, Any, Any]) -> Redirect | None:
     """``?format=csv`` asked for CSV before the ``.csv`` routes existed: send such links
     (bookmarks, scripts) to the CSV twin with the same filters, so they keep working."""
@@ -273,12 +287,13 @@ class StatsController(Controller):
     )
     async def summary_csv(
         self,
+        request: Request[Any, Any, Any],
         services: ServicesDep,
         stats: StatsQueryDep,
         group_by: FromQuery[GroupBy | None] = None,
     ) -> Response[str]:
         table = await load_table(services, stats, _dims(group_by))
-        return csv_response(table_csv(table), "summary")
+        return await exported(request, services, table_csv(table), "summary")
 
     @get("/trend", operation_id="statsTrend", summary="Counts and shares per local period")
     async def trend(
@@ -297,12 +312,13 @@ class StatsController(Controller):
     )
     async def trend_csv(
         self,
+        request: Request[Any, Any, Any],
         services: ServicesDep,
         stats: StatsQueryDep,
         interval: FromQuery[st.Interval] = "month",
     ) -> Response[str]:
         table = await load_table(services, stats, [], interval)
-        return csv_response(table_csv(table), f"trend-{interval}")
+        return await exported(request, services, table_csv(table), f"trend-{interval}")
 
     @get("/patterns", operation_id="statsPatterns", summary="Hour-of-day or weekday pattern")
     async def patterns(
@@ -317,10 +333,14 @@ class StatsController(Controller):
         media_type=CSV_MEDIA_TYPE,
     )
     async def patterns_csv(
-        self, services: ServicesDep, stats: StatsQueryDep, pattern: FromQuery[Pattern] = "hour"
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        pattern: FromQuery[Pattern] = "hour",
     ) -> Response[str]:
         table = await load_table(services, stats, [], _period(pattern))
-        return csv_response(table_csv(table), f"pattern-{pattern}")
+        return await exported(request, services, table_csv(table), f"pattern-{pattern}")
 
     @get("/compare", operation_id="statsCompare", summary="Channel or contact mode compared")
     async def compare(
@@ -337,10 +357,14 @@ class StatsController(Controller):
         media_type=CSV_MEDIA_TYPE,
     )
     async def compare_csv(
-        self, services: ServicesDep, stats: StatsQueryDep, by: FromQuery[CompareBy] = "contact_mode"
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        by: FromQuery[CompareBy] = "contact_mode",
     ) -> Response[str]:
         table = await load_table(services, stats, [COLUMN[by]])
-        return csv_response(table_csv(table, by), f"compare-{by}")
+        return await exported(request, services, table_csv(table, by), f"compare-{by}")
 
     @get("/export/nhs-fft", operation_id="statsExportNhsFft", summary="Monthly NHS FFT layout")
     async def nhs_fft(
@@ -355,10 +379,14 @@ class StatsController(Controller):
         media_type=CSV_MEDIA_TYPE,
     )
     async def nhs_fft_csv(
-        self, services: ServicesDep, stats: StatsQueryDep, month: FromQuery[str]
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        month: FromQuery[str],
     ) -> Response[str]:
         rows = await load_nhs_fft(services, stats, month)
-        return csv_response(nhs_csv(rows), f"nhs-fft-{month}")
+        return await exported(request, services, nhs_csv(rows), f"nhs-fft-{month}")
 
     @get("/export/nps", operation_id="statsExportNps", summary="THL-style NPS summary")
     async def nps_summary(self, services: ServicesDep, stats: StatsQueryDep) -> list[NpsSummaryRow]:
@@ -370,8 +398,12 @@ class StatsController(Controller):
         summary="THL-style NPS summary as CSV",
         media_type=CSV_MEDIA_TYPE,
     )
-    async def nps_summary_csv(self, services: ServicesDep, stats: StatsQueryDep) -> Response[str]:
-        return csv_response(_struct_csv(await load_nps(services, stats)), "nps-summary")
+    async def nps_summary_csv(
+        self, request: Request[Any, Any, Any], services: ServicesDep, stats: StatsQueryDep
+    ) -> Response[str]:
+        return await exported(
+            request, services, _struct_csv(await load_nps(services, stats)), "nps-summary"
+        )
 
     @get(
         "/response-rates",
@@ -391,10 +423,10 @@ class StatsController(Controller):
         media_type=CSV_MEDIA_TYPE,
     )
     async def response_rates_csv(
-        self, services: ServicesDep, stats: StatsQueryDep
+        self, request: Request[Any, Any, Any], services: ServicesDep, stats: StatsQueryDep
     ) -> Response[str]:
         rows = await load_response_rates(services, stats)
-        return csv_response(_struct_csv(rows), "response-rates")
+        return await exported(request, services, _struct_csv(rows), "response-rates")
 
 
 async def load_nhs_fft(services: ServicesDep, stats: StatsQuery, month: str) -> list[NhsFftRow]:

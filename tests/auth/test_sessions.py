@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
@@ -13,10 +14,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.controllers import local_path
+from server.auth.csrf import CSRF_COOKIE
 from server.auth.models import StaffSession
 from server.auth.roles import Role
-from server.auth.sessions import SESSION_COOKIE
+from server.auth.sessions import SESSION_COOKIE, clear_session_cookie, session_cookie
+from server.settings import Settings
 from tests.auth.helpers import PASSWORD, add_user, audit_events, csrf_token, sign_in, signed_in
+from tests.security.helpers import client_with
 
 
 def _sessions(run: Any) -> list[StaffSession]:
@@ -63,6 +67,17 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_stores_only_its_hash(
     assert _is_signed_in(client)
     assert "aino" in client.get("/staff/").text
     assert [e.actor for e in audit_events(run, "sign-in")] == [f"user:{user_id}"]
+
+
+def test_over_https_the_session_and_form_cookies_are_secure(settings: Settings) -> None:
+    https = replace(settings, public_url="https://kaiku.example.fi")
+    for cookie in (session_cookie("token", https), clear_session_cookie(https)):
+        assert (cookie.secure, cookie.httponly, cookie.samesite) == (True, True, "strict")
+    with client_with(https) as client:
+        form_cookie = client.get("/staff/sign-in").headers["set-cookie"].lower()
+    assert CSRF_COOKIE in form_cookie
+    assert "secure" in form_cookie
+    assert "samesite=strict" in form_cookie
 
 
 def test_wrong_password_and_unknown_user_look_the_same(

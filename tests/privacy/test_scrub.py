@@ -141,9 +141,11 @@ def assert_words_kept(text: str, kept: list[str]) -> None:
 
 
 # --- properties ------------------------------------------------------------
+# A thousand generated identity codes, phone numbers and addresses each (issue 7 asks for
+# thousands inside random text), every one of which must be scrubbed.
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(embedded(identity_codes()))
 def test_identity_codes_are_scrubbed(case: tuple[str, list[str], str]) -> None:
     text, kept, code = case
@@ -156,7 +158,7 @@ def test_identity_codes_are_scrubbed(case: tuple[str, list[str], str]) -> None:
     assert_words_kept(result.text, kept)
 
 
-@settings(max_examples=700, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(embedded(phone_numbers))
 def test_phone_numbers_are_scrubbed(case: tuple[str, list[str], str]) -> None:
     text, kept, number = case
@@ -167,7 +169,7 @@ def test_phone_numbers_are_scrubbed(case: tuple[str, list[str], str]) -> None:
     assert_words_kept(result.text, kept)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(embedded(emails))
 def test_email_addresses_are_scrubbed(case: tuple[str, list[str], str]) -> None:
     text, kept, address = case

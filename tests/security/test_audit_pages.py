@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -12,6 +14,8 @@ from litestar.testing import TestClient
 
 from server.auth.roles import Role
 from tests.auth.helpers import audit_events, sign_in, signed_in
+
+SERVER = Path(__file__).resolve().parents[2] / "server"
 
 
 def test_admin_sees_newest_first_and_can_filter(client: TestClient[Litestar], run: Any) -> None:
@@ -58,3 +62,17 @@ def test_managers_are_refused_and_visitors_sent_to_sign_in(
     assert client.get("/admin/audit/").status_code == 403
     assert client.get("/admin/audit/export").status_code == 403
     assert audit_events(run, "audit.export") == []
+
+
+def test_the_application_can_only_append_to_the_audit_log() -> None:
+    """``audit.record`` is the only writer: no code outside the migrations updates or
+    deletes an event, whether through the ORM, Core or SQL text."""
+    changes = re.compile(
+        r"(update|delete)\(\s*AuditEvent\b|(update|delete from)\s+audit_events", re.I
+    )
+    offenders = [
+        str(path.relative_to(SERVER))
+        for path in SERVER.rglob("*.py")
+        if "migrations" not in path.parts and changes.search(path.read_text())
+    ]
+    assert offenders == []

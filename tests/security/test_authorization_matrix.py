@@ -12,7 +12,6 @@ here; they have tests of their own.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from litestar import Litestar
@@ -21,7 +20,7 @@ from litestar.testing import TestClient
 from server.auth.roles import Role
 from server.settings import Settings
 from tests.auth.helpers import add_user, csrf_token, sign_in
-from tests.security.helpers import client_with
+from tests.security.helpers import app_routes, client_with, concrete, session_runner
 from tests.stats.helpers import manager_key
 from tests.support.fixtures import Seeded, seed
 
@@ -119,22 +118,6 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/audit/export"): ADMIN,
 }
 ENDS_SESSION = {("POST", "/staff/sign-out"), ("POST", "/staff/sign-out-everywhere")}
-PARAM_VALUES = {"file_path": "kiosk.css", "kiosk_code": "vaasa-aula-1", "volunteer_id": "1"}
-_PARAM = re.compile(r"\{(\w+):\w+\}")
-
-
-def app_routes(app: Litestar) -> set[tuple[str, str]]:
-    """Every (method, path) the app serves; HEAD and OPTIONS follow their GET."""
-    return {
-        (method, route.path)
-        for route in app.routes
-        for method in getattr(route, "methods", ())
-        if method not in ("HEAD", "OPTIONS")
-    }
-
-
-def concrete(path: str) -> str:
-    return _PARAM.sub(lambda m: PARAM_VALUES.get(m.group(1), "x"), path)
 
 
 def let_through(reply: Any) -> bool:
@@ -173,16 +156,7 @@ def test_every_route_answers_every_caller_as_the_table_says(settings: Settings) 
         name: 0 for name in ("rate_limit_sign_in_failures", "rate_limit_answer_per_minute")
     }
     with client_with(settings, metrics_token=METRICS_TOKEN, **overrides) as client:
-
-        def run(fn: Any) -> Any:
-            async def wrapped() -> Any:
-                async with client.app.state.services.session() as session:
-                    result = await fn(session)
-                    await session.commit()
-                    return result
-
-            return client.blocking_portal.call(wrapped)
-
+        run = session_runner(client)
         routes = app_routes(client.app)
         assert routes - EXPECTED.keys() == set(), "new routes need an entry in EXPECTED"
         assert EXPECTED.keys() - routes == set(), "EXPECTED lists routes that no longer exist"

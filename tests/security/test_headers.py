@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from server.auth.roles import Role
 from server.feedback.answer_pages import HEADERS as ANSWER_PAGE_HEADERS
 from server.security import CSP, DOCS_CSP
 from server.settings import Settings
-from tests.security.helpers import client_with
+from tests.auth.helpers import add_user, sign_in
+from tests.security.helpers import app_routes, client_with, concrete
 from tests.support.fixtures import Seeded
 
 FAMILIES = {
@@ -85,3 +88,33 @@ def test_hsts_only_when_the_public_url_is_https(settings: Settings) -> None:
     with client_with(settings, public_url="https://kaiku.example.fi") as client:
         for url in ("/healthz", "/no/such/page"):
             assert "max-age=" in client.get(url).headers["strict-transport-security"]
+
+
+INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def test_every_route_carries_the_headers_and_no_page_needs_inline_script(
+    client: TestClient[Litestar], seeded: Seeded, run: Any
+) -> None:
+    """Each route the app serves, as a signed-in user who may open every staff page."""
+    add_user(run, "headers-everyone", Role.ADMIN, Role.MANAGER, Role.ORGANISER)
+    assert sign_in(client, "headers-everyone").status_code == 303
+    for method, path in sorted(app_routes(client.app)):
+        body: dict[str, Any] = {"json": {}} if path.startswith("/api/") else {"data": {}}
+        reply = client.request(method, concrete(path), follow_redirects=False, **body)
+        where = f"{method} {path} -> {reply.status_code}"
+        csp = reply.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp, where
+        assert path.startswith("/schema") or "'unsafe-inline'" not in csp, where
+        assert reply.headers["x-content-type-options"] == "nosniff", where
+        assert reply.headers["referrer-policy"] == "no-referrer", where
+        if reply.headers.get("content-type", "").startswith("text/html"):
+            assert path.startswith("/schema") or not _inline_scripts(reply.text), where
+
+
+def _inline_scripts(html: str) -> list[str]:
+    """Script the policy would block: <script> without src (JSON data blocks are not
+    script) and on…= event handler attributes."""
+    heads = [s.split(">", 1)[0] for s in html.split("<script")[1:]]
+    inline = [h for h in heads if 'src="' not in h and 'type="application/json"' not in h]
+    return inline + INLINE_HANDLER.findall(html)

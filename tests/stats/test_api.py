@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from server.feedback.statistics import Table
+from tests.auth.helpers import audit_events
 from tests.feedback.helpers import bearer
 from tests.stats.helpers import FFT_PATH, NPS_PATH, UNIT, add_rollups, clear_rollups, manager_key
 from tests.support.fixtures import Seeded
@@ -260,6 +261,10 @@ def test_every_report_has_a_csv_twin_with_the_same_table(
     assert 'filename="summary.csv"' in reply.headers["content-disposition"]
     rows = {r["group"]: r["n"] for r in csv.DictReader(io.StringIO(reply.text))}
     assert rows == {"kiosk": "7", "total": str(json_total)}
+    # a download is an export: audited with its filters; JSON reads are not
+    [export] = audit_events(run, "stats.export")
+    assert export.actor.startswith("key:")
+    assert (export.subject, export.detail) == ("stats:summary", {"group_by": "channel"})
 
 
 def test_the_older_format_csv_links_redirect_to_the_csv_twin(
