@@ -33,7 +33,8 @@ from server.app import create_app
 from server.auth.keys import create_key
 from server.auth.roles import Role
 from server.catalog.lookup import CatalogSnapshot, load_snapshot
-from server.feedback.repository import REBUILD_TOTALS_SQL
+from server.feedback import repository
+from server.feedback.repository import REBUILD_TOTALS_SQL, RollupKey
 from server.feedback.scales import OPTIONS, QUESTION
 from server.feedback.statistics import HELSINKI
 from server.settings import Settings
@@ -150,6 +151,15 @@ def rollup_of(chunk: Chunk, into: Counter[tuple[Any, ...]]) -> None:
         into[(bucket, r[2], r[3], r[4] or 0, r[6], r[7], r[8], r[9], False)] += 1
 
 
+CUBE_COLUMNS = ("cube", *ROLLUP_COLUMNS)
+
+
+def cube_records(counts: Counter[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The cube rows ingest would have written for these hourly roll-up counts."""
+    cells = repository.cubes_from_rollup({RollupKey(*key): n for key, n in counts.items()})
+    return [(*key, n) for key, n in cells.items()]
+
+
 async def load_postgresql(url: str, catalog: CatalogSnapshot, n: int) -> int:
     dsn = url.replace("postgresql+asyncpg", "postgresql")
     conn = await asyncpg.connect(dsn)
@@ -164,6 +174,9 @@ async def load_postgresql(url: str, catalog: CatalogSnapshot, n: int) -> int:
             "response_rollups",
             records=[(*k, v) for k, v in counts.items()],
             columns=ROLLUP_COLUMNS,
+        )
+        await conn.copy_records_to_table(
+            "response_cubes", records=cube_records(counts), columns=CUBE_COLUMNS
         )
         await conn.execute(REBUILD_TOTALS_SQL)
         await conn.execute("ANALYZE")
@@ -190,6 +203,11 @@ def load_sqlite(url: str, catalog: CatalogSnapshot, n: int) -> int:
             f"INSERT INTO response_rollups ({','.join(ROLLUP_COLUMNS)}) "
             f"VALUES ({','.join('?' * len(ROLLUP_COLUMNS))})",
             [(stamp(k[0]), *k[1:], v) for k, v in counts.items()],
+        )
+        db.executemany(
+            f"INSERT INTO response_cubes ({','.join(CUBE_COLUMNS)}) "
+            f"VALUES ({','.join('?' * len(CUBE_COLUMNS))})",
+            [(r[0], stamp(r[1]), *r[2:]) for r in cube_records(counts)],
         )
         db.execute(REBUILD_TOTALS_SQL)
         db.commit()

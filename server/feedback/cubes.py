@@ -115,5 +115,39 @@ def choose(
     return min(fitting, key=lambda cube: cube.cost, default=None)
 
 
+Window = tuple[dt.datetime | None, dt.datetime | None]
+
+
+def plan(
+    dimensions: Collection[str],
+    period: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> list[tuple[Cube | None, Window]]:
+    """Which cube reads which part of the window.
+
+    A window that does not start and end on month boundaries could only use daily or
+    hourly cubes; when the periods allow (none, or months), its whole months are read
+    from a monthly cube and only the partial months at its edges from finer ones.
+    """
+    whole: list[tuple[Cube | None, Window]] = [
+        (choose(dimensions, period, start, end), (start, end))
+    ]
+    if PERIOD_GRAIN.get(period or "", "month") != "month":
+        return whole
+    first = start if start is None or _aligned(start, "month") else _next_month(start)
+    last = end if end is None or _aligned(end, "month") else grain_start(end, "month")
+    if (first, last) == (start, end) or (first and last and first >= last):
+        return whole
+    windows: list[Window] = [(start, first), (first, last), (last, end)]
+    return [
+        (choose(dimensions, period, low, high), (low, high)) for low, high in windows if low != high
+    ]
+
+
+def _next_month(instant: dt.datetime) -> dt.datetime:
+    return grain_start(grain_start(instant, "month") + dt.timedelta(days=32), "month")
+
+
 def _aligned(edge: dt.datetime | None, grain: Grain) -> bool:
     return edge is None or grain_start(edge, grain) == edge.astimezone(dt.UTC)

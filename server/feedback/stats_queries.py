@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, Table, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.feedback import cubes
@@ -82,21 +82,44 @@ async def grouped_counts(
     ``use_cubes=False`` reads the hourly roll-up, the reference the cubes are tested against.
     """
     needed = {*by, *where.dimensions()}
-    cube = cubes.choose(needed, period, where.start, where.end) if use_cubes else None
+    pieces = (
+        cubes.plan(needed, period, where.start, where.end)
+        if use_cubes
+        else [(None, (where.start, where.end))]
+    )
+    selects = [
+        _sum_from(conn.dialect.name, replace(where, start=low, end=high), by, period, cube)
+        for cube, (low, high) in pieces
+    ]
+    if len(selects) == 1:
+        return list(await conn.execute(selects[0]))
+    parts = union_all(*selects).subquery()
+    keys = [column for column in parts.c if column.name != "count"]
+    stmt = select(*keys, func.sum(parts.c.count).label("count")).group_by(*keys)
+    return list(await conn.execute(stmt))
+
+
+def _sum_from(
+    dialect: str,
+    where: StatsFilter,
+    by: Sequence[Dimension],
+    period: Period | None,
+    cube: cubes.Cube | None,
+) -> Select[Any]:
+    """Grouped sum over one roll-up: a cube, or the hourly table when ``cube`` is None."""
     table = rollups if cube is None else cube_table
     conditions = where.conditions(table)
     if cube is not None:
         conditions.append(table.c.cube == cube.number)
-    columns: list[Any] = [table.c[name] for name in by]
+    columns: list[Any] = [table.c[name].label(name) for name in by]
     if period is not None:
-        columns.append(local_period(conn.dialect.name, period, table.c.bucket).label("period"))
+        columns.append(local_period(dialect, period, table.c.bucket).label("period"))
     columns += [table.c.question, table.c.option]
-    stmt = (
+    return (
         select(*columns, func.sum(table.c.count).label("count"))
         .where(*conditions)
         .group_by(*columns)
     )
-    return list(await conn.execute(stmt))
 
 
 def local_period(

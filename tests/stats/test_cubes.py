@@ -117,3 +117,14 @@ def test_long_windows_use_coarse_cubes_and_hour_patterns_the_hourly_path_cube() 
     assert cubes.choose({"path_id"}, None, year_ago + dt.timedelta(hours=5), None) == cubes.CUBES[0]
     # Step and channel together: no cube below a month keeps both.
     assert cubes.choose({"step_id", "channel"}, "day", None, None) is None
+
+
+def test_whole_months_of_a_long_window_come_from_a_monthly_cube() -> None:
+    start = dt.datetime(2025, 11, 23, tzinfo=HELSINKI).astimezone(UTC)
+    december = dt.datetime(2025, 12, 1, tzinfo=HELSINKI).astimezone(UTC)
+    assert cubes.plan({"path_id", "step_id"}, None, start, None) == [
+        (cubes.CUBES[2], (start, december)),
+        (cubes.CUBES[4], (december, None)),
+    ]
+    # Weekly periods cannot be split on month boundaries.
+    assert cubes.plan({"path_id"}, "week", start, None) == [(cubes.CUBES[1], (start, None))]
