@@ -1,6 +1,7 @@
 """Ingest throughput and latency against a real Kaiku, with PASS/MISS against issue 2's targets.
 
     python -m bench.ingest [--backend postgresql|sqlite|both] [--workers 1,2] [--seconds 10]
+                           [--with-stats]
 
 For each backend and worker count: start Kaiku (uvicorn subprocess, fresh seeded database),
 then for single POSTs and for batches: warm up, measure, and check that the database holds
@@ -10,18 +11,27 @@ exactly as many rows as the server answered "stored" (nothing lost, nothing doub
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import threading
+import time
 from dataclasses import dataclass
+
+import httpx
 
 from bench.common import (
     CpuSample,
     Load,
     Outcome,
     kiosk_fleet,
+    percentile,
     run_load,
     running_kaiku,
     wrk_available,
 )
+from server.auth.keys import create_key
+from server.auth.roles import Role
+from tests.support.live import LiveKaiku
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,45 @@ LEGEND = (
 )
 
 
+class StatsReader:
+    """A manager's dashboard during the load: one statistics request a second."""
+
+    REQUEST = ("/api/v1/stats/summary", {"group_by": "path"})
+
+    def __init__(self, server: LiveKaiku) -> None:
+        self._server = server
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.times_ms: list[float] = []
+
+    def __enter__(self) -> StatsReader:
+        key = self._server._db(lambda s: create_key(s, "bench manager", Role.MANAGER))
+        headers = {"Authorization": f"Bearer {key.secret}"}
+        self._thread = threading.Thread(target=self._run, args=(headers,), daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self, headers: dict[str, str]) -> None:
+        path, params = self.REQUEST
+        with httpx.Client(base_url=self._server.base_url, headers=headers, timeout=30) as client:
+            while not self._stop.wait(1.0):
+                start = time.perf_counter()
+                client.get(path, params=params).raise_for_status()
+                self.times_ms.append((time.perf_counter() - start) * 1000)
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def summary(self) -> str:
+        ordered = sorted(self.times_ms)
+        return (
+            f"    statistics during that run: {len(ordered)} requests, "
+            f"p50 {percentile(ordered, 0.5):.0f} ms, max {percentile(ordered, 1.0):.0f} ms"
+        )
+
+
 def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
     rows: list[Row] = []
     stored_so_far = 0
@@ -120,7 +169,8 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
 
             warm = run_load(load(args.warmup), args.loadgen)
             before = CpuSample.take(server.pid, server.database_url)
-            outcome = run_load(load(args.seconds), args.loadgen)
+            with StatsReader(server) if args.with_stats else contextlib.nullcontext() as reader:
+                outcome = run_load(load(args.seconds), args.loadgen)
             cores = CpuSample.take(server.pid, server.database_url).cores_since(before)
             stored_so_far += warm.stored + outcome.stored
             unanswered_so_far += (warm.unanswered + outcome.unanswered) * (batch or 1)
@@ -130,6 +180,8 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
                 unanswered_so_far, cores, os.getloadavg()[0],
             )  # fmt: skip
             print(row.line(), flush=True)
+            if isinstance(reader, StatsReader):
+                print(reader.summary(), flush=True)
             rows.append(row)
     return rows
 
@@ -144,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time before each run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument(
+        "--with-stats",
+        action="store_true",
+        help="a manager's statistics request every second during each measured run",
+    )
     parser.add_argument(
         "--kiosks", type=int, default=1000, help="device keys the requests take in turn"
     )
