@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FloatRect, Page, expect
 
 from tests.browser.kiosk_driver import enrolled_page, start
 
@@ -17,8 +17,8 @@ OVERFLOWING = """() => [...document.querySelectorAll('section.screen:not([hidden
     .map(e => e.textContent.trim()).filter(Boolean)"""
 
 
-def visible_buttons(page: Page) -> list[dict[str, float]]:
-    boxes = []
+def visible_buttons(page: Page) -> list[FloatRect]:
+    boxes: list[FloatRect] = []
     buttons = page.locator("section.screen:visible button, header button, header a")
     for index in range(buttons.count()):
         box = buttons.nth(index).bounding_box()
