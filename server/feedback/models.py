@@ -44,7 +44,23 @@ class Response(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-class ResponseRollup(Base):
+class RolledUpCounts:
+    """Columns every time-bucketed roll-up shares: a bucket, the dimensions, a count."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    path_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_mode: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(String(32))
+    option: Mapped[str] = mapped_column(String(16))
+    misuse: Mapped[bool] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class ResponseRollup(RolledUpCounts, Base):
     __tablename__ = "response_rollups"
     __table_args__ = (
         UniqueConstraint(
@@ -62,17 +78,6 @@ class ResponseRollup(Base):
         Index("ix_response_rollups_path_bucket", "path_id", "bucket"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bucket: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    unit_id: Mapped[int] = mapped_column(Integer)
-    path_id: Mapped[int] = mapped_column(Integer)
-    step_id: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(16))
-    contact_mode: Mapped[str] = mapped_column(String(16))
-    question: Mapped[str] = mapped_column(String(32))
-    option: Mapped[str] = mapped_column(String(16))
-    misuse: Mapped[bool] = mapped_column(Boolean)
-    count: Mapped[int] = mapped_column(Integer)
 
 
 class ResponseTotal(Base):
@@ -116,7 +121,7 @@ class KioskPairing(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class ResponseCube(Base):
+class ResponseCube(RolledUpCounts, Base):
     """Coarser roll-ups beside the hourly one, so long statistics windows read few rows.
 
     Each ``cube`` (see :mod:`server.feedback.cubes`) keeps some dimensions at a time grain
@@ -142,15 +147,4 @@ class ResponseCube(Base):
         Index("ix_response_cubes_path_bucket", "cube", "path_id", "bucket"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cube: Mapped[int] = mapped_column(Integer)
-    bucket: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    unit_id: Mapped[int] = mapped_column(Integer)
-    path_id: Mapped[int] = mapped_column(Integer)
-    step_id: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(16))
-    contact_mode: Mapped[str] = mapped_column(String(16))
-    question: Mapped[str] = mapped_column(String(32))
-    option: Mapped[str] = mapped_column(String(16))
-    misuse: Mapped[bool] = mapped_column(Boolean)
-    count: Mapped[int] = mapped_column(Integer)
