@@ -151,7 +151,7 @@ def rollup_of(chunk: Chunk, into: Counter[tuple[Any, ...]]) -> None:
         into[(bucket, r[2], r[3], r[4] or 0, r[6], r[7], r[8], r[9], False)] += 1
 
 
-CUBE_COLUMNS = ("cube", *ROLLUP_COLUMNS)
+CUBE_COLUMNS = ("cube", "bucket", "slot", *ROLLUP_COLUMNS[1:])
 
 
 def cube_records(counts: Counter[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

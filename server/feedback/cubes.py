@@ -39,19 +39,33 @@ PERIOD_GRAIN: dict[str, Grain] = {
 
 
 BUCKETS_PER_MONTH: dict[Grain, int] = {"hour": 200, "day": 22, "month": 1}
+OPENING_HOURS_PER_DAY = 9
+NO_SLOT = -1
 SPREAD = {"unit_id": 1, "path_id": 1, "step_id": 5, "channel": 3, "contact_mode": 3}
 
 
 @dataclass(frozen=True)
 class Cube:
+    """``hour_slots``: each bucket is split by the Helsinki hour of day (``slot``), so
+    hour-of-day patterns over whole months read a month's 24 slots, not its hours."""
+
     number: int
     grain: Grain
     dimensions: frozenset[str]
+    hour_slots: bool = False
 
     @property
     def cost(self) -> int:
         """Estimated rows per month of one path (for ranking cubes only)."""
-        return BUCKETS_PER_MONTH[self.grain] * math.prod(SPREAD[d] for d in self.dimensions)
+        slots = OPENING_HOURS_PER_DAY if self.hour_slots else 1
+        spread = math.prod(SPREAD[d] for d in self.dimensions)
+        return BUCKETS_PER_MONTH[self.grain] * slots * spread
+
+    def answers(self, period: str | None) -> bool:
+        """Whether this cube can group by ``period`` (slots serve hour-of-day only)."""
+        if self.hour_slots:
+            return period == "hour"
+        return GRAIN_ORDER[self.grain] <= GRAIN_ORDER[PERIOD_GRAIN.get(period or "", "month")]
 
 
 PATH = frozenset({"unit_id", "path_id"})
@@ -62,12 +76,14 @@ CUBES = (
     Cube(4, "day", PATH | {"channel", "contact_mode"}),  # channels and contact modes
     Cube(5, "month", frozenset(ALL_DIMENSIONS)),  # monthly exports with every dimension
     Cube(6, "month", PATH),  # long monthly trends
+    Cube(7, "month", PATH, hour_slots=True),  # hour-of-day patterns over months
 )
 
 
 class CubeKey(NamedTuple):
     cube: int
     bucket: dt.datetime
+    slot: int
     unit_id: int
     path_id: int
     step_id: int
@@ -104,12 +120,11 @@ def choose(
     end: dt.datetime | None,
 ) -> Cube | None:
     """The cheapest cube that can answer exactly; None means the full hourly roll-up."""
-    finest = PERIOD_GRAIN.get(period or "", "month")
     fitting = [
         cube
         for cube in CUBES
         if cube.dimensions >= set(dimensions)
-        and GRAIN_ORDER[cube.grain] <= GRAIN_ORDER[finest]
+        and cube.answers(period)
         and all(_aligned(edge, cube.grain) for edge in (start, end))
     ]
     return min(fitting, key=lambda cube: cube.cost, default=None)
@@ -127,13 +142,14 @@ def plan(
     """Which cube reads which part of the window.
 
     A window that does not start and end on month boundaries could only use daily or
-    hourly cubes; when the periods allow (none, or months), its whole months are read
-    from a monthly cube and only the partial months at its edges from finer ones.
+    hourly cubes; when the periods allow (none, months, or hours of the day), its whole
+    months are read from a monthly cube and only the partial months at its edges from
+    finer ones.
     """
     whole: list[tuple[Cube | None, Window]] = [
         (choose(dimensions, period, start, end), (start, end))
     ]
-    if PERIOD_GRAIN.get(period or "", "month") != "month":
+    if period not in (None, "month", "hour"):
         return whole
     first = start if start is None or _aligned(start, "month") else _next_month(start)
     last = end if end is None or _aligned(end, "month") else grain_start(end, "month")

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.database import Base, JSONValue, UTCDateTime
@@ -23,6 +32,17 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_kiosk_answered", "kiosk_id", "answered_at"),
         Index("ix_responses_received_at", "received_at"),
+        # The managers' comment list (server.feedback.comment_queries) pages newest first
+        # by (answered_at, id). Only answers with a comment are indexed: they are few, so
+        # the index stays small and writes without a comment never touch it, while a page
+        # walks it backwards from the cursor instead of sorting every answer.
+        Index(
+            "ix_responses_commented",
+            "answered_at",
+            "id",
+            postgresql_where=text("comment IS NOT NULL"),
+            sqlite_where=text("comment IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -79,7 +99,6 @@ class ResponseRollup(RolledUpCounts, Base):
     )
 
 
-
 class ResponseTotal(Base):
     """All-time count per metric series: what ``/metrics`` reads, so a scrape costs the
     number of series, not the number of hours times series."""
@@ -126,7 +145,8 @@ class ResponseCube(RolledUpCounts, Base):
 
     Each ``cube`` (see :mod:`server.feedback.cubes`) keeps some dimensions at a time grain
     of an hour, a Helsinki day or a Helsinki month; dimensions a cube leaves out hold
-    ``NO_STEP`` / ``""``. ``bucket`` is the UTC instant the local hour, day or month starts.
+    ``NO_STEP`` / ``""``. ``bucket`` is the UTC instant the local hour, day or month starts;
+    ``slot`` is the Helsinki hour of day in cubes kept per hour slot, else -1.
     """
 
     __tablename__ = "response_cubes"
@@ -134,6 +154,7 @@ class ResponseCube(RolledUpCounts, Base):
         UniqueConstraint(
             "cube",
             "bucket",
+            "slot",
             "unit_id",
             "path_id",
             "step_id",
@@ -148,3 +169,4 @@ class ResponseCube(RolledUpCounts, Base):
     )
 
     cube: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[int] = mapped_column(Integer)

@@ -87,7 +87,14 @@ def cube_keys(key: RollupKey) -> list[CubeKey]:
             name: values[name] if name in cube.dimensions else cubes.EMPTY[name]
             for name in cubes.ALL_DIMENSIONS
         }
-        fields = {**values, **kept, "cube": cube.number, "bucket": starts[cube.grain]}
+        slot = key.bucket.astimezone(cubes.HELSINKI).hour if cube.hour_slots else cubes.NO_SLOT
+        fields = {
+            **values,
+            **kept,
+            "cube": cube.number,
+            "bucket": starts[cube.grain],
+            "slot": slot,
+        }
         result.append(CubeKey(**{name: fields[name] for name in CubeKey._fields}))
     return result
 

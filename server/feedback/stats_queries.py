@@ -1,6 +1,7 @@
 """All SQL behind the statistics API and exports: grouped sums over the roll-ups.
 
-Statistics never read ``responses``. Each query sums the cheapest roll-up that answers
+Statistics never read ``responses`` (only the comment list does, in
+:mod:`server.feedback.comment_queries`). Each query sums the cheapest roll-up that answers
 it exactly: a cube (a Helsinki day or month, fewer dimensions; see
 :mod:`server.feedback.cubes`) when one fits, else the hourly ``response_rollups``. Its
 cost follows the number of series and periods in the filter, not the number of answers.
@@ -52,15 +53,17 @@ class StatsFilter:
         }
         return {name: value for name, value in values.items() if value is not None}
 
-    def conditions(self, table: Table = rollups) -> list[ColumnElement[bool]]:
+    def conditions(self, table: Table = rollups, time: str = "bucket") -> list[ColumnElement[bool]]:
+        """WHERE terms on ``table``; ``time`` names its UTC time column (the comment list
+        filters ``responses.answered_at`` with the same rules as the roll-ups' buckets)."""
         c = table.c
         where: list[ColumnElement[bool]] = [
             c[name] == value for name, value in self.dimensions().items()
         ]
         if self.start is not None:
-            where.append(c.bucket >= self.start)
+            where.append(c[time] >= self.start)
         if self.end is not None:
-            where.append(c.bucket < self.end)
+            where.append(c[time] < self.end)
         if not self.include_misuse:
             where.append(c.misuse.is_(False))
         return where
@@ -112,7 +115,9 @@ def _sum_from(
     if cube is not None:
         conditions.append(table.c.cube == cube.number)
     columns: list[Any] = [table.c[name].label(name) for name in by]
-    if period is not None:
+    if cube is not None and cube.hour_slots:
+        columns.append(_two_digits(dialect, table.c.slot).label("period"))
+    elif period is not None:
         columns.append(local_period(dialect, period, table.c.bucket).label("period"))
     columns += [table.c.question, table.c.option]
     return (
@@ -147,6 +152,13 @@ def local_period(
         "weekday": func.replace(func.strftime("%w", bucket, shift), "0", "7"),
     }
     return formats[period]
+
+
+def _two_digits(dialect: str, number: ColumnElement[int]) -> ColumnElement[str]:
+    """ "07" for 7: an hour slot spelled as :func:`local_period` spells hours."""
+    if dialect == "postgresql":
+        return func.to_char(number, "FM00")
+    return func.printf("%02d", number)
 
 
 def _sqlite_offset(bucket: ColumnElement[dt.datetime]) -> ColumnElement[str]:

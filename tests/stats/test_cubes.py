@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, get_args
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from litestar import Litestar
@@ -69,6 +70,38 @@ def test_every_query_counts_the_same_from_the_chosen_cube_and_the_hourly_roll_up
     data: list[Any],
     query: dict[str, Any],
 ) -> None:
+    chosen, hourly = _chosen_and_hourly(run, data, query)
+    assert chosen == hourly
+
+
+NARROW = {"by": [], "step": False, "channel": False, "misuse": False}
+DAYS_IN = dt.timedelta(days=3, hours=1)  # a Helsinki midnight: FIRST is 02:00 local
+
+
+@pytest.mark.parametrize(
+    "window",
+    [(None, None), (FIRST + DAYS_IN, None), (None, FIRST + dt.timedelta(days=60, hours=-2))],
+    ids=["all", "from-a-day", "to-a-day"],
+)
+def test_hour_of_day_patterns_over_months_count_the_same_from_hour_slots(
+    client: TestClient[Litestar], run: Callable[..., Any], seeded: Seeded, window: Any
+) -> None:
+    """Every hour of 75 days (two summer-time regimes) through the hour-slot cube."""
+    data = [(None, ORIGINS[h % 4], FFT_OPTIONS[h // 24 % 6], 1, h, False) for h in range(HOURS)]
+    query = {**NARROW, "period": "hour", "start": window[0], "end": window[1]}
+    assert (
+        cubes.plan({"path_id"}, "hour", *window)[-1 if window[1] is None else 0][0]
+        == (cubes.CUBES[6])
+    )
+    chosen, hourly = _chosen_and_hourly(run, data, query)
+    assert chosen == hourly
+    assert len(chosen) == 24 * 6
+
+
+def _chosen_and_hourly(
+    run: Callable[..., Any], data: list[Any], query: dict[str, Any]
+) -> tuple[Counter[Any], Counter[Any]]:
+    """Load ``data`` as roll-ups, then count ``query`` from the chosen cubes and hourly."""
     run(clear_rollups)
     rows = [
         (FFT_PATH, step, channel, mode, option, n, FIRST + dt.timedelta(hours=h), misuse)
@@ -95,8 +128,8 @@ def test_every_query_counts_the_same_from_the_chosen_cube_and_the_hourly_roll_up
         hourly = await q.grouped_counts(*args, period=query["period"], use_cubes=False)
         return _summed(chosen), _summed(hourly)
 
-    chosen, hourly = run(both)
-    assert chosen == hourly
+    result: tuple[Counter[Any], Counter[Any]] = run(both)
+    return result
 
 
 def _summed(rows: list[Any]) -> Counter[tuple[Any, ...]]:
@@ -111,7 +144,10 @@ def test_long_windows_use_coarse_cubes_and_hour_patterns_the_hourly_path_cube() 
     year_ago = dt.datetime(2025, 11, 1, tzinfo=HELSINKI).astimezone(UTC)
     assert cubes.choose({"path_id"}, "month", None, None) == cubes.CUBES[5]
     assert cubes.choose({"path_id", "step_id"}, None, year_ago, None) == cubes.CUBES[4]
-    assert cubes.choose({"path_id"}, "hour", year_ago, None) == cubes.CUBES[0]
+    assert cubes.choose({"path_id"}, "hour", year_ago, None) == cubes.CUBES[6]
+    assert (
+        cubes.choose({"path_id"}, "hour", year_ago + dt.timedelta(days=1), None) == cubes.CUBES[0]
+    )
     assert cubes.choose({"path_id", "contact_mode"}, "week", year_ago, None) == cubes.CUBES[3]
     # A window that does not start on a Helsinki midnight can only be read hour by hour.
     assert cubes.choose({"path_id"}, None, year_ago + dt.timedelta(hours=5), None) == cubes.CUBES[0]

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cube", sa.Integer(), nullable=False),
         sa.Column("bucket", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("path_id", sa.Integer(), nullable=False),
         sa.Column("step_id", sa.Integer(), nullable=False),
@@ -43,6 +44,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "cube",
             "bucket",
+            "slot",
             "unit_id",
             "path_id",
             "step_id",
