@@ -68,6 +68,12 @@ def local_path(target: str | None) -> str:
     return HOME_URL
 
 
+def _next(request: Request[Any, Any, Any]) -> str:
+    """The local page to return to after signing in; empty for the staff home."""
+    target = local_path(request.query_params.get("next"))
+    return "" if target == HOME_URL else target
+
+
 def sign_in_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Response[Any]:
     return Redirect(f"{SIGN_IN_URL}?next={request.url.path}", status_code=303)
 
@@ -101,7 +107,7 @@ class StaffAuthController(Controller):
         self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> Response[str]:
         csrf, cookies = issue(request, services.settings)
-        return page(sign_in_page(csrf), cookies)
+        return page(sign_in_page(csrf, next_path=_next(request)), cookies)
 
     @post("/sign-in")
     async def sign_in(
@@ -117,7 +123,8 @@ class StaffAuthController(Controller):
                 await audit.record(session, "anonymous", "sign-in.failed", f"username:{username}")
                 await session.commit()
                 csrf, cookies = issue(request, services.settings)
-                return page(sign_in_page(csrf, SIGN_IN_FAILED, username), cookies)
+                failed = sign_in_page(csrf, SIGN_IN_FAILED, username, _next(request))
+                return page(failed, cookies)
             token = await start_session(session, user.id)
             await audit.record(session, f"user:{user.id}", "sign-in", f"user:{user.id}")
             await session.commit()

@@ -6,6 +6,8 @@ its CSRF token, so the pages work in any browser and with assistive technology.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import htpy as h
 
 from server.auth.csrf import CSRF_FIELD
@@ -44,13 +46,16 @@ def layout(title: str, *content: h.Node, nav: h.Node = None) -> str:
     )
 
 
-def sign_in_page(csrf: str, error: str = "", username: str = "") -> str:
+def sign_in_page(csrf: str, error: str = "", username: str = "", next_path: str = "") -> str:
+    """``next_path`` (already checked to be local) rides on the form's action, so signing
+    in lands on the page that asked for it."""
     alert = h.p(role="alert", id="sign-in-error")[error] if error else None
     described = {"aria-describedby": "sign-in-error"} if error else {}
+    action = f"{SIGN_IN_URL}?{urlencode({'next': next_path})}" if next_path else SIGN_IN_URL
     return layout(
         "Sign in",
         alert,
-        h.form(method="post", action=SIGN_IN_URL)[
+        h.form(method="post", action=action)[
             csrf_input(csrf),
             h.p[
                 h.label(for_="username")["Username"],
@@ -92,6 +97,8 @@ def home_page(principal: Principal, csrf: str) -> str:
     links = []
     if principal.roles & {Role.ADMIN, Role.MANAGER}:
         links.append(h.li[h.a(href="/admin/kiosks")["Kiosks"]])
+    if principal.roles & {Role.ADMIN, Role.ORGANISER}:
+        links.append(h.li[h.a(href="/staff/panels")["Client panels"]])
     roles = ", ".join(sorted(r.value for r in principal.roles))
     return layout(
         "Kaiku staff",
