@@ -3,6 +3,7 @@ RSVP, and the audited contact view."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.roles import Role
 from server.panels.crypto import ContactCipher, cipher_from_settings
 from server.panels.models import ContactRead, PanelMember
-from tests.auth.helpers import audit_events, csrf_token, signed_in
+from tests.auth.helpers import PASSWORD, add_user, audit_events, csrf_token, signed_in
 from tests.feedback.helpers import PATH, answer, bearer
 from tests.panels.helpers import UNIT, add_volunteer
 from tests.support.fake_46elks import Fake46elks
@@ -59,6 +60,26 @@ def test_anonymous_are_sent_to_sign_in_and_the_api_answers_401(
     assert page.status_code == 303
     assert page.headers["location"].startswith("/staff/sign-in")
     assert client.get("/api/v1/panels").status_code == 401
+
+
+def test_signing_in_from_a_panel_page_returns_there_and_home_links_to_panels(
+    client: TestClient[Litestar], run: Any
+) -> None:
+    add_user(run, "organiser-user", Role.ORGANISER)
+    form = client.get(f"{LIST}/some-panel").text  # redirected to the sign-in form
+    action = re.search(r'<form method="post" action="([^"]+)"', form)
+    assert action
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+
+    reply = client.post(
+        html.unescape(action.group(1)),
+        data={"csrf_token": token.group(1), "username": "organiser-user", "password": PASSWORD},
+        follow_redirects=False,
+    )
+
+    assert reply.headers["location"] == f"{LIST}/some-panel"
+    assert f'href="{LIST}"' in client.get("/staff").text
 
 
 def test_managers_may_not_see_panels(client: TestClient[Litestar], run: Any) -> None:

@@ -117,6 +117,10 @@ class LiveKaiku:
         with ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, main()).result()
 
+    def run(self, fn: Any) -> Any:
+        """``fn(session)`` on the server's database, committed (seeding for browser tests)."""
+        return self._db(fn)
+
     def pair_code(self) -> str:
         """A fresh one-time pairing code for the seeded kiosk."""
 
