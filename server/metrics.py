@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +37,8 @@ from server.panels.metrics import panel_families
 from server.privacy.suppression import quantize
 
 K = TypeVar("K")
+MAX_CACHED_SERIES = 100_000
+LabelValues = TypeVar("LabelValues", bound=tuple[str, ...])
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -121,23 +124,71 @@ def _published(counts: Mapping[K, int], step: int) -> dict[K, int]:
     return {key: value for key, count in counts.items() if (value := quantize(count, step))}
 
 
+class CounterText:
+    """Text-format exposition of one labelled counter family, each series' labels cached.
+
+    prometheus_client builds, sorts and escapes every label set on every scrape. The
+    responses family has thousands of series whose labels hardly ever change, so each
+    series' text is built once and a scrape only formats the values (the same bytes as
+    ``generate_latest``, which a property test checks).
+    """
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        doc = documentation.replace("\\", r"\\").replace("\n", r"\n")
+        self._header = f"# HELP {name}_total {doc}\n# TYPE {name}_total counter\n"
+        self._name = f"{name}_total"
+        self._labelnames = tuple(labelnames)
+        self._prefixes: dict[tuple[str, ...], str] = {}
+
+    def render(self, samples: Mapping[LabelValues, int]) -> str:
+        if len(self._prefixes) > MAX_CACHED_SERIES:
+            self._prefixes.clear()
+        parts = [self._header]
+        for labels, value in sorted(samples.items()):
+            prefix = self._prefixes.get(labels)
+            if prefix is None:
+                prefix = self._prefixes[labels] = self._prefix(labels)
+            parts.append(f"{prefix}{_go_float(value)}\n")
+        return "".join(parts)
+
+    def _prefix(self, labels: tuple[str, ...]) -> str:
+        pairs = sorted(zip(self._labelnames, labels, strict=True))
+        text = ",".join(f'{name}="{_escape(value)}"' for name, value in pairs)
+        return f"{self._name}{{{text}}} "
+
+
+def _go_float(value: float) -> str:
+    """prometheus_client's own number format (e.g. ``1.234567e+06``)."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return text
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+RESPONSES = CounterText(
+    "kaiku_responses",
+    "Answers stored, excluding probable misuse; advances in steps of the small-cell threshold.",
+    ["unit", "path", "step", "channel", "contact_mode", "option"],
+)
+
+
 class BusinessCollector(Collector):
-    """Exposes the current snapshot; collect() never touches the database."""
+    """Exposes the current snapshot; collect() never touches the database.
+
+    The large responses family is rendered by :meth:`responses_text` instead.
+    """
 
     def __init__(self, snapshot: MetricsSnapshot) -> None:
         self._snapshot = snapshot
 
+    def responses_text(self) -> str:
+        snap = self._snapshot.current or Snapshot(taken_at=time.time())
+        return RESPONSES.render(snap.responses)
+
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot.current or Snapshot(taken_at=time.time())
-        responses = CounterMetricFamily(
-            "kaiku_responses",
-            "Answers stored, excluding probable misuse; advances in steps of the "
-            "small-cell threshold.",
-            labels=["unit", "path", "step", "channel", "contact_mode", "option"],
-        )
-        for labels, count in sorted(snap.responses.items()):
-            responses.add_metric(list(labels), count)
-        yield responses
         last_seen = GaugeMetricFamily(
             "kaiku_kiosk_last_seen_timestamp_seconds",
             "When a kiosk last sent a heartbeat or answers (Unix time).",
@@ -237,7 +288,7 @@ def exposition(http: HttpMetrics, business: BusinessCollector) -> bytes:
     else:
         registry.register(_Forward(http.registry))
     registry.register(business)
-    return generate_latest(registry)
+    return generate_latest(registry) + business.responses_text().encode()
 
 
 class _Forward(Collector):
