@@ -603,6 +603,15 @@ def panel_recruitment() -> db.Dashboard:
             PLAIN,
             "Panel invitations: invited, accepted, declined, no answer.",
         ),
+        bars(
+            "Poluittain / By service path",
+            f"sum by (panel, path, status) ({DEDUP} (kaiku_panel_path_volunteers{{{UNIT}}}))",
+            "{{panel}} · {{path}} · {{status}}",
+            "short",
+            PLAIN,
+            "Per path of each panel: volunteers in the pool and members by invitation status "
+            "(counts below 5 are not exported).",
+        ),
         trend(
             "Hyväksyneet ajan mittaan / Accepted over time",
             columns["B"][1],

@@ -1,8 +1,8 @@
 """Panel recruitment figures for ``/metrics`` (names match ops/ rules and dashboards).
 
-Member and pool counts below the small-cell threshold are omitted, not zeroed: a count
-of 1 or 2 could point at a person. Seats and the first meeting time are the organiser's
-own settings and are always exported.
+Member and pool counts (per panel, and per path of a panel) below the small-cell
+threshold are omitted, not zeroed: a count of 1 or 2 could point at a person. Seats and
+the first meeting time are the organiser's own settings and are always exported.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ async def panel_families(
         "Start of the day of a panel's first meeting (Unix time, Europe/Helsinki).",
         labels=LABELS,
     )
+    by_path = GaugeMetricFamily(
+        "kaiku_panel_path_volunteers",
+        "Per path of a panel: volunteers in the pool (status pool) and members by invitation "
+        "status; counts below the small-cell threshold omitted.",
+        labels=[*LABELS, "path", "status"],
+    )
     now = dt.datetime.now(dt.UTC)
     async with AsyncSession(bind=conn, expire_on_commit=False) as session:
         for panel in await service.all_panels(session):
@@ -59,4 +65,9 @@ async def panel_families(
                 pool.add_metric(labels, f.pool)
             if f.first_meeting:
                 first.add_metric(labels, _meeting_timestamp(f.first_meeting))
-    return [seats, members, pool, first]
+            for p in f.paths:
+                for status in ("pool", *service.STATUSES):
+                    count = int(getattr(p, status))
+                    if count >= threshold:
+                        by_path.add_metric([*labels, p.path, status], count)
+    return [seats, members, pool, first, by_path]

@@ -165,6 +165,22 @@ def panel_page(
         notice and h.p(role="status")[notice],
         h.h2["Recruitment"],
         h.dl[((h.dt[label], h.dd[str(value)]) for label, value in figures)],
+        _table(
+            "By path",
+            ("Path", "In the pool", "Invited, no answer yet", "Accepted", "Declined", "No answer"),
+            (
+                h.tr[
+                    h.th(scope="row")[p.path],
+                    (
+                        h.td[str(n)]
+                        for n in (p.pool, p.invited, p.accepted, p.declined, p.no_answer)
+                    ),
+                ]
+                for p in f.paths
+            ),
+        )
+        if f.paths
+        else None,
         h.h2["Representativeness"],
         _mix_table("Pool", f.pool_mix),
         _mix_table("Accepted members", f.accepted_mix),

@@ -27,6 +27,17 @@ class PanelCreate(msgspec.Struct, forbid_unknown_fields=True):
     targets: Targets = msgspec.field(default_factory=Targets)
 
 
+class PathFigures(msgspec.Struct):
+    """One path of a panel: volunteers with an experience of it, and members by status."""
+
+    path: str
+    pool: int
+    invited: int
+    accepted: int
+    declined: int
+    no_answer: int
+
+
 class Figures(msgspec.Struct):
     panel: str
     unit: str
@@ -46,6 +57,7 @@ class Figures(msgspec.Struct):
     """Of ``invited``: those already sent their one reminder."""
     pool_staff: int = 0
     """Of ``pool``: volunteers marked as staff, whom selection never picks."""
+    paths: list[PathFigures] = []
 
 
 class SelectionOut(msgspec.Struct):

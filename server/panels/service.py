@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import secrets
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.catalog.lookup import CatalogSnapshot
 from server.panels import respondents
 from server.panels.models import Panel, PanelMember, Volunteer, VolunteerExperience
-from server.panels.schemas import ContactScope, Figures, PanelCreate
+from server.panels.schemas import ContactScope, Figures, PanelCreate, PathFigures
 from server.panels.selection import Candidate, Quota, Selection
 from server.panels.selection import select as choose
 from server.panels.volunteers import token_hash
@@ -74,12 +75,18 @@ def quotas_of(panel: Panel) -> list[Quota]:
 class PoolEntry:
     candidate: Candidate
     channel: str
+    path_ids: frozenset[int] = frozenset()
 
 
 async def pool(session: AsyncSession, panel: Panel, now: dt.datetime) -> list[PoolEntry]:
     """Volunteers (not withdrawn) with an experience of the panel's unit and paths."""
     query = (
-        select(Volunteer, VolunteerExperience.sentiment, VolunteerExperience.channel)
+        select(
+            Volunteer,
+            VolunteerExperience.sentiment,
+            VolunteerExperience.channel,
+            VolunteerExperience.path_id,
+        )
         .join(VolunteerExperience, VolunteerExperience.volunteer_id == Volunteer.id)
         .where(Volunteer.withdrawn_at.is_(None), VolunteerExperience.unit_id == panel.unit_id)
         .order_by(Volunteer.id)
@@ -101,8 +108,13 @@ async def pool(session: AsyncSession, panel: Panel, now: dt.datetime) -> list[Po
         )
     )
     entries: dict[int, PoolEntry] = {}
-    for volunteer, sentiment, channel in (await session.execute(query)).all():
-        if volunteer.id in members or volunteer.id in entries:
+    paths: dict[int, set[int]] = {}
+    for volunteer, sentiment, channel, path_id in (await session.execute(query)).all():
+        if volunteer.id in members:
+            continue
+        if path_id is not None:
+            paths.setdefault(volunteer.id, set()).add(path_id)
+        if volunteer.id in entries:
             continue
         candidate = Candidate(
             id=volunteer.id,
@@ -113,7 +125,9 @@ async def pool(session: AsyncSession, panel: Panel, now: dt.datetime) -> list[Po
             invites_last_year=int(invites.get(volunteer.id, 0)),
         )
         entries[volunteer.id] = PoolEntry(candidate, channel)
-    return list(entries.values())
+    return [
+        dataclasses.replace(e, path_ids=frozenset(paths.get(i, ()))) for i, e in entries.items()
+    ]
 
 
 async def contact_ids(
@@ -210,6 +224,36 @@ async def due_reminders(
     return list(due.values())
 
 
+async def _by_path(
+    session: AsyncSession, catalog: CatalogSnapshot, panel: Panel, available: list[PoolEntry]
+) -> list[PathFigures]:
+    """The pool and members per path of the panel (every path of the unit if it names
+    none), from the paths of the volunteers' experiences."""
+    path_ids = list(panel.path_ids) or [
+        p.id for (unit_id, _), p in catalog.paths.items() if unit_id == panel.unit_id
+    ]
+    rows = await session.execute(
+        select(
+            VolunteerExperience.path_id,
+            PanelMember.status,
+            func.count(func.distinct(PanelMember.volunteer_id)),
+        )
+        .join(VolunteerExperience, VolunteerExperience.volunteer_id == PanelMember.volunteer_id)
+        .where(PanelMember.panel_id == panel.id, VolunteerExperience.path_id.in_(path_ids))
+        .group_by(VolunteerExperience.path_id, PanelMember.status)
+    )
+    members = {(path_id, status): int(n) for path_id, status, n in rows.all()}
+    return [
+        PathFigures(
+            path=catalog.paths_by_id[path_id].code,
+            pool=sum(1 for e in available if path_id in e.path_ids),
+            **{status: members.get((path_id, status), 0) for status in STATUSES},
+        )
+        for path_id in path_ids
+        if path_id in catalog.paths_by_id
+    ]
+
+
 def _mix(entries: list[tuple[str | None, str, str]]) -> dict[str, dict[str, int]]:
     return {
         "sentiment": dict(Counter(s or "not_shared" for s, _, _ in entries)),
@@ -282,6 +326,7 @@ async def figures(
         respondents_mix=(
             await respondents.mix(session, panel, threshold, now) if with_respondents else {}
         ),
+        paths=await _by_path(session, catalog, panel, available),
     )
 
 

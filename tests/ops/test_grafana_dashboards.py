@@ -31,6 +31,7 @@ KAIKU_METRICS = {
     "kaiku_panel_members",
     "kaiku_panel_pool_volunteers",
     "kaiku_panel_first_meeting_timestamp_seconds",
+    "kaiku_panel_path_volunteers",
     "kaiku_http_requests_total",
     "kaiku_http_request_duration_seconds_bucket",
 }

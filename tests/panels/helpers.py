@@ -29,9 +29,11 @@ def add_volunteer(
     background: dict[str, str] | None = None,
     channel: str = "kiosk",
     now: dt.datetime = NOW,
+    path: str = PATH,
+    step: str | None = "hakemus",
 ) -> str:
     """Opt one person in; returns their withdraw token."""
-    ctx = JoinContext(unit=UNIT, channel=channel, path=PATH, step="hakemus", sentiment=sentiment)
+    ctx = JoinContext(unit=UNIT, channel=channel, path=path, step=step, sentiment=sentiment)
     form = volunteers.OptIn(
         first_name=name,
         phone=phone,

@@ -55,11 +55,15 @@ def test_panel_figures_reach_metrics_and_small_counts_are_omitted(
     midnight = dt.datetime(2027, 3, 1, tzinfo=ZoneInfo("Europe/Helsinki")).timestamp()
     assert before[("kaiku_panel_first_meeting_timestamp_seconds", labels)] == midnight
     assert not any(name == "kaiku_panel_members" for name, _ in before)
+    path = (("panel", "p1"), ("path", "toimeentulotuki"))
+    assert before[("kaiku_panel_path_volunteers", (*path, ("status", "pool"), labels[1]))] == 6
 
     assert client.post("/api/v1/panels/p1/invitations").json()["invited"] == 5
     after = _samples(client, seeded.metrics_key)
     assert after[("kaiku_panel_members", (labels[0], ("status", "invited"), labels[1]))] == 5
     assert ("kaiku_panel_pool_volunteers", labels) not in after  # 1 left: suppressed
+    per_path = {k[1]: v for k, v in after.items() if k[0] == "kaiku_panel_path_volunteers"}
+    assert per_path == {(*path, ("status", "invited"), labels[1]): 5}  # pool 1, other path 0
 
 
 def _cli(database_url: str, *args: str, keys: str = "") -> str:

@@ -88,3 +88,28 @@ def test_the_window_is_the_last_twelve_months(
     assert mix_at(today + dt.timedelta(days=300))["language"] == {"sv": 5}
     later = mix_at(today + dt.timedelta(days=370))
     assert later == {"sentiment": {}, "language": {}, "channel": {}}
+
+
+def test_recruitment_figures_per_path_of_the_panel(
+    client: TestClient[Litestar], run: Any, seeded: Seeded
+) -> None:
+    cipher = cipher_from_settings(services_of(client).settings)
+    for i in range(3):
+        add_volunteer(run, cipher, f"T{i}", phone=f"+35840555000{i}")
+    for i in range(2):
+        add_volunteer(run, cipher, f"A{i}", phone=f"+35840555100{i}", path=OTHER_PATH, step=None)
+    signed_in(client, run, Role.ORGANISER)
+    body = {"code": "two", "topic": "T", "unit": UNIT, "seats": 5, "paths": [PATH, OTHER_PATH]}
+    assert client.post("/api/v1/panels", json=body).status_code == 201
+    before = {p["path"]: p for p in client.get("/api/v1/panels/two").json()["paths"]}
+    assert (before[PATH]["pool"], before[OTHER_PATH]["pool"]) == (3, 2)
+
+    assert client.post("/api/v1/panels/two/invitations").json()["invited"] == 5
+    after = client.get("/api/v1/panels/two").json()["paths"]
+
+    assert [(p["path"], p["pool"], p["invited"]) for p in after] == [
+        (PATH, 0, 3),
+        (OTHER_PATH, 0, 2),
+    ]
+    page = client.get("/staff/panels/two").text
+    assert "<caption>By path</caption>" in page
