@@ -2,9 +2,10 @@
 
 Thin handlers: the query dependency turns codes into roll-up filters, stats_queries sums
 roll-ups, statistics builds suppressed tables. Every handler returns suppressed numbers
-only. Each report has a CSV twin at the same URL plus ``.csv`` that renders the very same
-table, so every operation documents exactly one response body (JSON or ``text/csv``);
-the older ``?format=csv`` is redirected there.
+only, except ``/comments``: scrubbed comment text, a page at a time, each read audited
+(see :mod:`server.feedback.comments`). Each report has a CSV twin at the same URL plus
+``.csv`` that renders the very same table, so every operation documents exactly one
+response body (JSON or ``text/csv``); the older ``?format=csv`` is redirected there.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery, Parameter, QueryParameter
 from litestar.response import Redirect
 from litestar.types import BeforeRequestHookHandler
 
@@ -31,6 +32,7 @@ from server.auth.guards import current_principal, requires
 from server.auth.roles import Role
 from server.catalog.lookup import CatalogSnapshot
 from server.errors import Problem
+from server.feedback import comments as cm
 from server.feedback import statistics as st
 from server.feedback import stats_queries as q
 from server.feedback.invitations import response_rates
@@ -207,16 +209,26 @@ def csv_response(text: str, name: str) -> Response[str]:
     )
 
 
+async def audited(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    action: str,
+    subject: str,
+    detail: dict[str, Any],
+) -> None:
+    """Record who read what with which filters, committed before the data is handed out."""
+    async with services.session() as session:
+        actor = audit.actor_of(current_principal(request))
+        await audit.record(session, actor, action, subject, detail)
+        await session.commit()
+
+
 async def exported(
     request: Request[Any, Any, Any], services: ServicesDep, text: str, name: str
 ) -> Response[str]:
     """A CSV download is an export: the audit log records who took which report with which
     filters before it is handed out (JSON reads, e.g. Grafana's polls, are not exports)."""
-    async with services.session() as session:
-        actor = audit.actor_of(current_principal(request))
-        filters = dict(request.query_params)
-        await audit.record(session, actor, "stats.export", f"stats:{name}", filters)
-        await session.commit()
+    await audited(request, services, "stats.export", f"stats:{name}", dict(request.query_params))
     return csv_response(text, name)
 
 
@@ -427,6 +439,38 @@ class StatsController(Controller):
     ) -> Response[str]:
         rows = await load_response_rates(services, stats)
         return await exported(request, services, _struct_csv(rows), "response-rates")
+
+    @get(
+        "/comments",
+        operation_id="statsComments",
+        summary="Scrubbed comments, newest first, a page at a time",
+    )
+    async def comments(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        stats: StatsQueryDep,
+        review: FromQuery[bool] = False,
+        cursor: Annotated[
+            str | None, Parameter(min_length=1, max_length=cm.MAX_CURSOR_LENGTH)
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=cm.MAX_PAGE_SIZE)] = cm.DEFAULT_PAGE_SIZE,
+    ) -> cm.CommentPage:
+        """Comments flagged for review only with ``review=true``. Every page read is
+        audited (``stats.comments``, with the filters, never the text)."""
+        page = await cm.read_comments(
+            services.engine,
+            stats.filter,
+            stats.catalog,
+            services.settings.effective_secret_key,
+            review=review,
+            cursor=cursor,
+            limit=limit,
+        )
+        filters = {k: v for k, v in request.query_params.items() if k != "cursor"}
+        detail = {**filters, "next_page": cursor is not None, "items": len(page.items)}
+        await audited(request, services, "stats.comments", "stats:comments", detail)
+        return page
 
 
 async def load_nhs_fft(services: ServicesDep, stats: StatsQuery, month: str) -> list[NhsFftRow]:

@@ -76,6 +76,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/panels/withdraw/{token:str}"): EVERYONE,
     ("POST", "/panels/withdraw/{token:str}"): EVERYONE,
     # managers: statistics and kiosks
+    ("GET", "/api/v1/stats/comments"): STATISTICS,  # scrubbed text, every read audited
     ("GET", "/api/v1/stats/compare"): STATISTICS,
     ("GET", "/api/v1/stats/export/nhs-fft"): STATISTICS,
     ("GET", "/api/v1/stats/export/nps"): STATISTICS,

@@ -23,8 +23,8 @@ from tests.support.fixtures import Seeded
 
 EXAMPLES = 20
 # Schema-valid is not catalog-valid: a unit or path code the catalog does not know, a
-# pairing code nobody issued or a date range Kaiku holds no data for is refused with one of
-# these problem types. Any other refusal of a schema-valid request, above all
+# pairing code or comment page cursor nobody issued or a date range Kaiku holds no data for
+# is refused with one of these problem types. Any other refusal of a schema-valid request, above all
 # ``invalid-request`` (the validator stricter than the schema), still fails.
 DOMAIN_REFUSALS = frozenset(
     "urn:kaiku:problem:" + code
@@ -35,6 +35,7 @@ DOMAIN_REFUSALS = frozenset(
         "step-needs-path",
         "bad-range",
         "bad-month",
+        "bad-cursor",
         "invalid-answer",
         "invalid-contact",
         "invalid-panel",
