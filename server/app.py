@@ -36,6 +36,8 @@ from server.metrics import exposition
 from server.migrations_runner import upgrade
 from server.openapi import StrictStructSchemaPlugin
 from server.panels.controllers import (
+    JoinFormApiController,
+    JoinFormPagesController,
     PanelApiController,
     PanelPagesController,
     VolunteerApiController,
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PanelPagesController,
             PanelApiController,
             VolunteerApiController,
+            JoinFormPagesController,
+            JoinFormApiController,
             AuditPagesController,
             metrics,
             create_static_files_router(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -22,19 +23,28 @@ from server.auth.csrf import checked_form, issue
 from server.auth.guards import current_principal, requires
 from server.auth.roles import Role
 from server.errors import Problem
-from server.panels import invite, service, volunteers
+from server.panels import invite, join_form, service, volunteers
 from server.panels.crypto import cipher_from_settings
-from server.panels.organiser_pages import LIST_URL, list_page, panel_page
+from server.panels.organiser_pages import (
+    JOIN_FORM_URL,
+    LIST_URL,
+    join_form_page,
+    list_page,
+    panel_page,
+)
 from server.panels.schemas import (
     ContactOut,
     ContactScope,
     ContactsRequest,
     Figures,
+    JoinFormOut,
+    JoinFormUpdate,
     PanelCreate,
     SelectionOut,
     StaffUpdate,
     VolunteerStaffOut,
 )
+from server.panels.volunteers import BackgroundField
 from server.services import Services, ServicesDep
 
 ROLES = (Role.ORGANISER, Role.ADMIN)
@@ -108,6 +118,44 @@ async def _set_staff(
             raise Problem(404, "unknown-volunteer", f"no volunteer {volunteer_id}")
         await session.commit()
     return VolunteerStaffOut(volunteer_id, staff)
+
+
+async def _join_forms(services: Services) -> list[JoinFormOut]:
+    catalog = await services.catalog.get(services.engine)
+    async with services.session() as session:
+        return [
+            JoinFormOut(code, await join_form.modes(session, unit_id))
+            for unit_id, code in sorted(catalog.units.items(), key=lambda item: item[1])
+        ]
+
+
+async def _configure(
+    services: Services, actor: str, unit: str, wanted: Mapping[BackgroundField, join_form.Mode]
+) -> JoinFormOut:
+    catalog = await services.catalog.get(services.engine)
+    unit_id = catalog.unit_id(unit)
+    if unit_id is None:
+        raise Problem(404, "unknown-unit", f"no unit {unit!r}")
+    async with services.session() as session:
+        fields = await join_form.configure(session, actor, unit_id, unit, wanted)
+        await session.commit()
+    return JoinFormOut(unit, fields)
+
+
+def _form_modes(form: Any) -> dict[BackgroundField, join_form.Mode]:
+    """The radio buttons of the join-form page; a field not sent keeps its mode."""
+    wanted: dict[BackgroundField, join_form.Mode] = {}
+    for name in volunteers.BACKGROUND_FIELDS:
+        raw = form.get(name)
+        if raw is None:
+            continue
+        mode = next((m for m in join_form.MODES if m == raw), None)
+        if mode is None:
+            raise Problem(
+                400, "invalid-mode", f"{name} must be one of {', '.join(join_form.MODES)}"
+            )
+        wanted[name] = mode
+    return wanted
 
 
 def _split(raw: str) -> list[str]:
@@ -213,6 +261,28 @@ class PanelPagesController(Controller):
         return page(panel_page(figures, csrf, notice), cookies)
 
 
+class JoinFormPagesController(Controller):
+    path = JOIN_FORM_URL
+    include_in_schema = False
+    guards = [requires_page(*ROLES)]
+    exception_handlers = PAGE_EXCEPTION_HANDLERS
+
+    @get("/")
+    async def show(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[str]:
+        csrf, cookies = issue(request, services.settings)
+        return page(join_form_page(await _join_forms(services), csrf), cookies)
+
+    @post("/")
+    async def save(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[str]:
+        form = await checked_form(request, services.settings)
+        unit = str(form.get("unit", ""))
+        actor = actor_of(current_principal(request))
+        await _configure(services, actor, unit, _form_modes(form))
+        csrf, cookies = issue(request, services.settings)
+        notice = f"Saved the join form questions of {unit}."
+        return page(join_form_page(await _join_forms(services), csrf, notice), cookies)
+
+
 async def _guarded(work: Any) -> Any:
     try:
         return await work
@@ -284,3 +354,25 @@ class VolunteerApiController(Controller):
         """Mark a volunteer as staff (or not): selection never invites staff. Audited."""
         actor = actor_of(current_principal(request))
         return await _set_staff(services, actor, volunteer_id, data.staff)
+
+
+class JoinFormApiController(Controller):
+    path = "/api/v1/join-form"
+    tags = ["panels"]
+    guards = [requires(*ROLES)]
+
+    @get("/", operation_id="listJoinForms")
+    async def list_forms(self, services: ServicesDep) -> list[JoinFormOut]:
+        """Every unit's join form: which background questions it asks and requires."""
+        return await _join_forms(services)
+
+    @put("/{unit:str}", operation_id="setJoinForm")
+    async def set_form(
+        self,
+        request: Request[Any, Any, Any],
+        unit: FromPath[str],
+        data: JSONBody[JoinFormUpdate],
+        services: ServicesDep,
+    ) -> JoinFormOut:
+        """Set background questions off, optional or required for a unit. Audited."""
+        return await _configure(services, actor_of(current_principal(request)), unit, data.fields)

@@ -101,6 +101,16 @@ class PanelMember(Base):
     reminder_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
+class JoinField(Base):
+    """A unit's choice for one background question of the join form (see ``join_form``)."""
+
+    __tablename__ = "panel_join_fields"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+
+
 class ContactRead(Base):
     """Who read which volunteers' contact details, when and why (append-only)."""
 

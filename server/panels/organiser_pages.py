@@ -9,10 +9,18 @@ import htpy as h
 
 from server.auth.pages import csrf_input, layout
 from server.panels.respondents import WINDOW_LABEL
-from server.panels.schemas import ContactOut, Figures
+from server.panels.schemas import ContactOut, Figures, JoinFormOut
 
 LIST_URL = "/staff/panels"
-NAV = h.nav({"aria-label": "Panel pages"})[h.a(href=LIST_URL)["Client panels"]]
+JOIN_FORM_URL = "/staff/join-form"
+NAV = h.nav({"aria-label": "Panel pages"})[
+    h.ul[
+        h.li[h.a(href=LIST_URL)["Client panels"]],
+        h.li[h.a(href=JOIN_FORM_URL)["Join form questions"]],
+    ]
+]
+FIELD_LABELS = {"age_band": "Age group", "municipality": "Municipality"}
+MODE_LABELS = {"off": "Not asked", "optional": "Asked, optional", "required": "Asked, required"}
 
 
 def _field(name: str, label: str, hint: str = "", **attrs: str | bool) -> h.Element:
@@ -223,5 +231,50 @@ def panel_page(
             h.button(type="submit")["Show contact details"],
         ],
         contacts is not None and _contacts_table(f, csrf, contacts, scope),
+        nav=NAV,
+    )
+
+
+def join_form_page(forms: list[JoinFormOut], csrf: str, notice: str = "") -> str:
+    """One form per unit: for each background question, not asked / optional / required."""
+    return layout(
+        "Join form questions",
+        notice and h.p(role="status")[notice],
+        h.p[
+            "A first name, a phone number or e-mail, the language and the consent are always "
+            "asked. Choose for each unit which background questions its panel join form "
+            "asks, and whether an answer is needed. Ask only what the panel needs."
+        ],
+        (
+            h.section(aria_labelledby=f"unit-{form.unit}")[
+                h.h2(id=f"unit-{form.unit}")[form.unit],
+                h.form(method="post", action=JOIN_FORM_URL)[
+                    csrf_input(csrf),
+                    h.input(type="hidden", name="unit", value=form.unit),
+                    (
+                        h.fieldset[
+                            h.legend[FIELD_LABELS.get(field, field)],
+                            (
+                                h.p[
+                                    h.input(
+                                        type="radio",
+                                        id=f"{form.unit}-{field}-{mode}",
+                                        name=field,
+                                        value=mode,
+                                        checked=mode == chosen,
+                                    ),
+                                    " ",
+                                    h.label(for_=f"{form.unit}-{field}-{mode}")[label],
+                                ]
+                                for mode, label in MODE_LABELS.items()
+                            ),
+                        ]
+                        for field, chosen in form.fields.items()
+                    ),
+                    h.p[h.button(type="submit")[f"Save for {form.unit}"]],
+                ],
+            ]
+            for form in forms
+        ),
         nav=NAV,
     )

@@ -9,10 +9,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 from server.auth.csrf import checked_form, issue
-from server.panels import context, public_pages, rsvp, volunteers
+from server.panels import context, join_form, public_pages, rsvp, volunteers
 from server.panels.crypto import cipher_from_settings
 from server.panels.texts import t
-from server.services import ServicesDep
+from server.panels.volunteers import BackgroundField
+from server.services import Services, ServicesDep
 
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -31,6 +32,18 @@ def _html(body: str, cookies: Any = (), status: int = 200) -> Response[str]:
     )
 
 
+async def _asked(
+    services: Services, ctx: context.JoinContext
+) -> dict[BackgroundField, join_form.Mode]:
+    """The background questions of the unit the answer was given in."""
+    catalog = await services.catalog.get(services.engine)
+    unit_id = catalog.unit_id(ctx.unit)
+    if unit_id is None:
+        return {}
+    async with services.session() as session:
+        return await join_form.modes(session, unit_id)
+
+
 class PanelPublicController(Controller):
     path = "/panels"
     include_in_schema = False
@@ -47,8 +60,11 @@ class PanelPublicController(Controller):
         parsed = context.verify(services.settings.effective_secret_key, ctx)
         if parsed is None:
             return _html(public_pages.message_page(language, "invalid"), status=404)
+        asked = await _asked(services, parsed)
         csrf, cookies = issue(request, services.settings)
-        page = public_pages.join_page(language, ctx, csrf, parsed.sentiment is not None)
+        page = public_pages.join_page(
+            language, ctx, csrf, parsed.sentiment is not None, asked=asked
+        )
         return _html(page, cookies)
 
     @post("/join", operation_id="panelJoin", status_code=200)
@@ -69,6 +85,7 @@ class PanelPublicController(Controller):
             share_sentiment=form.get("share_sentiment") == "yes",
         )
         catalog = await services.catalog.get(services.engine)
+        asked = await _asked(services, parsed)
         async with services.session() as session:
             try:
                 token = await volunteers.opt_in(
@@ -78,11 +95,13 @@ class PanelPublicController(Controller):
                     parsed,
                     opt_in,
                     dt.datetime.now(dt.UTC),
+                    asked,
                 )
-            except volunteers.OptInError:
+            except volunteers.OptInError as exc:
                 csrf, cookies = issue(request, settings)
+                error = "error_background" if str(exc) == "background" else "error"
                 page = public_pages.join_page(
-                    language, raw_ctx, csrf, parsed.sentiment is not None, error=True
+                    language, raw_ctx, csrf, parsed.sentiment is not None, error, asked
                 )
                 return _html(page, cookies, status=422)
             await session.commit()
@@ -118,12 +137,11 @@ class PanelPublicController(Controller):
     ) -> Response[str]:
         await checked_form(request, services.settings)
         async with services.session() as session:
-            done = await volunteers.withdraw(session, token, dt.datetime.now(dt.UTC))
+            language = await volunteers.withdraw(session, token, dt.datetime.now(dt.UTC))
             await session.commit()
-        language = "fi"
-        if not done:
-            return _html(public_pages.message_page(language, "invalid"), status=404)
-        return _html(public_pages.message_page(language, "withdrawn"))
+        if language is None:
+            return _html(public_pages.message_page("fi", "invalid"), status=404)
+        return _html(public_pages.message_page(_lang(language), "withdrawn"))
 
     @get("/rsvp/{token:str}", operation_id="panelRsvpPage")
     async def rsvp_page(

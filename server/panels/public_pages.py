@@ -6,6 +6,8 @@ posts with a CSRF token so another site cannot sign someone up or out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import htpy as h
 import segno
 from markupsafe import Markup
@@ -14,7 +16,7 @@ from kiosk.pages import STATIC_URL
 from server.auth.pages import csrf_input
 from server.panels import consent
 from server.panels.texts import t
-from server.panels.volunteers import BACKGROUND_FIELDS
+from server.panels.volunteers import BACKGROUND_FIELDS, BackgroundField
 
 LANG_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
 
@@ -44,14 +46,41 @@ def _field(name: str, label: str, **attrs: str | bool) -> h.Element:
     return h.p[h.label(for_=name)[label], h.br, h.input(id=name, name=name, **attrs)]
 
 
-def join_page(lang: str, ctx: str, csrf: str, has_sentiment: bool, error: bool = False) -> str:
+def _background(lang: str, asked: Mapping[BackgroundField, str]) -> list[h.Element]:
+    """The background questions the unit asks, each labelled optional or required."""
+    out = []
+    for name, allowed in BACKGROUND_FIELDS.items():
+        mode = asked.get(name, "optional")
+        if mode == "off":
+            continue
+        required = mode == "required"
+        label = f"{t(name, lang)} {t(mode, lang)}"
+        if allowed:
+            control = h.select(id=name, name=name, required=required)[
+                h.option(value="")["–"], (h.option(value=v)[v] for v in allowed)
+            ]
+            out.append(h.p[h.label(for_=name)[label], h.br, control])
+        else:
+            out.append(_field(name, label, maxlength="80", required=required))
+    return out
+
+
+def join_page(
+    lang: str,
+    ctx: str,
+    csrf: str,
+    has_sentiment: bool,
+    error: str = "",
+    asked: Mapping[BackgroundField, str] | None = None,
+) -> str:
+    """``error``: the text key of what was wrong; ``asked``: the unit's background fields."""
     text = consent.consent_text(lang)
     described = {"aria-describedby": "join-error"} if error else {}
     return document(
         lang,
         h.h1[t("invite", lang)],
         h.p[t("invite_hint", lang)],
-        error and h.p("#join-error.error", role="alert")[t("error", lang)],
+        error and h.p("#join-error.error", role="alert")[t(error, lang)],
         h.form(method="post", action="/panels/join")[
             csrf_input(csrf),
             h.input(type="hidden", name="ctx", value=ctx),
@@ -86,15 +115,7 @@ def join_page(lang: str, ctx: str, csrf: str, has_sentiment: bool, error: bool =
                     (h.option(value=c, selected=c == lang)[n] for c, n in LANG_NAMES.items())
                 ],
             ],
-            h.p[
-                h.label(for_="age_band")[t("age_band", lang)],
-                h.br,
-                h.select(id="age_band", name="age_band")[
-                    h.option(value="")["–"],
-                    (h.option(value=b)[b] for b in BACKGROUND_FIELDS["age_band"]),
-                ],
-            ],
-            _field("municipality", t("municipality", lang), maxlength="80"),
+            _background(lang, asked or {}),
             has_sentiment
             and h.p[
                 h.label(".check")[

@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from server.panels.join_form import Mode
+from server.panels.volunteers import BackgroundField
+
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 ContactScope = Literal["members", "pool"]
 
@@ -87,3 +90,16 @@ class StaffUpdate(msgspec.Struct, forbid_unknown_fields=True):
 class VolunteerStaffOut(msgspec.Struct):
     volunteer_id: int
     staff: bool
+
+
+class JoinFormOut(msgspec.Struct):
+    """A unit's join form: each background question off, optional or required."""
+
+    unit: str
+    fields: dict[BackgroundField, Mode]
+
+
+class JoinFormUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """The questions to change; those not named keep their mode."""
+
+    fields: dict[BackgroundField, Mode]

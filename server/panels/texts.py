@@ -34,16 +34,10 @@ T: dict[str, dict[str, str]] = {
         "en": "Give a phone number or an e-mail address (or both).",
     },
     "language": {"fi": "Kieli", "sv": "Språk", "en": "Language"},
-    "age_band": {
-        "fi": "Ikäryhmä (vapaaehtoinen)",
-        "sv": "Åldersgrupp (frivilligt)",
-        "en": "Age group (optional)",
-    },
-    "municipality": {
-        "fi": "Kotikunta (vapaaehtoinen)",
-        "sv": "Hemkommun (frivilligt)",
-        "en": "Municipality (optional)",
-    },
+    "age_band": {"fi": "Ikäryhmä", "sv": "Åldersgrupp", "en": "Age group"},
+    "municipality": {"fi": "Kotikunta", "sv": "Hemkommun", "en": "Municipality"},
+    "optional": {"fi": "(vapaaehtoinen)", "sv": "(frivilligt)", "en": "(optional)"},
+    "required": {"fi": "(pakollinen)", "sv": "(obligatoriskt)", "en": "(required)"},
     "share": {
         "fi": "Saa tallentaa, oliko kokemukseni myönteinen, neutraali vai kielteinen",
         "sv": "Ni får spara om min upplevelse var positiv, neutral eller negativ",
@@ -91,6 +85,11 @@ T: dict[str, dict[str, str]] = {
         "fi": "Tarkista nimi ja yhteystieto.",
         "sv": "Kontrollera namnet och kontaktuppgiften.",
         "en": "Please check the name and the contact details.",
+    },
+    "error_background": {
+        "fi": "Täytä pakolliseksi merkityt kohdat.",
+        "sv": "Fyll i fälten som är markerade obligatoriska.",
+        "en": "Please fill in the fields marked required.",
     },
     "rsvp_q": {
         "fi": "Kutsu asiakasraatiin: {topic}. Tapaamiset: {dates}.",

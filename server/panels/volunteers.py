@@ -11,8 +11,9 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,11 @@ from server.panels.models import (
 from server.privacy.phone_hash import InvalidPhone, normalise_mobile
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}")
-BACKGROUND_FIELDS = {"age_band": ("under-25", "25-44", "45-64", "65+"), "municipality": ()}
+BackgroundField = Literal["age_band", "municipality"]
+BACKGROUND_FIELDS: dict[BackgroundField, tuple[str, ...]] = {
+    "age_band": ("under-25", "25-44", "45-64", "65+"),
+    "municipality": (),  # free text
+}
 MAX_NAME = 60
 
 
@@ -63,7 +68,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _clean(form: OptIn) -> tuple[str, str | None, str | None, dict[str, str]]:
+def _clean(
+    form: OptIn, asked: Mapping[BackgroundField, str]
+) -> tuple[str, str | None, str | None, dict[str, str]]:
     name = form.first_name.strip()[:MAX_NAME]
     if not name:
         raise OptInError("name")
@@ -80,9 +87,14 @@ def _clean(form: OptIn) -> tuple[str, str | None, str | None, dict[str, str]]:
         raise OptInError("contact")
     background: dict[str, str] = {}
     for key, allowed in BACKGROUND_FIELDS.items():
+        mode = asked.get(key, "optional")
         value = form.background.get(key, "").strip()[:80]
+        if mode == "off":
+            continue  # not asked, so not kept even if sent
         if value and (not allowed or value in allowed):
             background[key] = value
+        elif mode == "required":
+            raise OptInError("background")
     return name, phone, email, background
 
 
@@ -93,9 +105,13 @@ async def opt_in(
     ctx: JoinContext,
     form: OptIn,
     now: dt.datetime,
+    asked: Mapping[BackgroundField, str] | None = None,
 ) -> str:
-    """Store the volunteer, experience and consent; returns the one-tap withdraw token."""
-    name, phone, email, background = _clean(form)
+    """Store the volunteer, experience and consent; returns the one-tap withdraw token.
+
+    ``asked``: the unit's background fields and their modes (off, optional, required).
+    """
+    name, phone, email, background = _clean(form, asked or {})
     unit_id = catalog.unit_id(ctx.unit)
     if unit_id is None:
         raise OptInError("context")
@@ -159,14 +175,20 @@ async def erase(session: AsyncSession, volunteer_ids: list[int], now: dt.datetim
     )
 
 
-async def withdraw(session: AsyncSession, token: str, now: dt.datetime) -> bool:
-    volunteer_id = await session.scalar(
-        select(Volunteer.id).where(Volunteer.withdraw_token_hash == token_hash(token))
-    )
-    if volunteer_id is None:
-        return False
-    await erase(session, [volunteer_id], now)
-    return True
+async def withdraw(session: AsyncSession, token: str, now: dt.datetime) -> str | None:
+    """Erase the volunteer of a withdraw link; returns their language to answer in, or
+    ``None`` for an unknown link."""
+    found = (
+        await session.execute(
+            select(Volunteer.id, Volunteer.preferred_language).where(
+                Volunteer.withdraw_token_hash == token_hash(token)
+            )
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    await erase(session, [found.id], now)
+    return str(found.preferred_language)
 
 
 async def read_contacts(
@@ -258,7 +280,3 @@ async def purge(session: AsyncSession, months: int, now: dt.datetime, *, dry_run
             session, "system", "panels.purge", f"volunteers:{len(ids)}", {"months": months}
         )
     return len(ids)
-
-
-def background_options() -> dict[str, Any]:
-    return dict(BACKGROUND_FIELDS)

@@ -1,6 +1,6 @@
 """The organiser's panel pages in a real browser, without JavaScript in the pages: sign
-in, create a panel, see the pool, mark staff, select and invite, read contacts; axe-core
-finds nothing on any of the pages on the way."""
+in, create a panel, see the pool, mark staff, select and invite, read contacts, choose
+the join form's questions; axe-core finds nothing on any of the pages on the way."""
 
 from __future__ import annotations
 
@@ -140,4 +140,16 @@ def test_organiser_creates_selects_and_invites_with_every_page_axe_clean(
     page.get_by_role("link", name="Client panels").click()
     expect(page.get_by_role("link", name=CODE)).to_be_visible()
     check(page, "panel list with a panel")
+
+    page.get_by_role("link", name="Join form questions").click()
+    unit = page.get_by_role("region", name=UNIT)
+    unit.get_by_role("group", name="Age group").get_by_label("Asked, required").check()
+    unit.get_by_role("button", name=f"Save for {UNIT}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Saved the join form questions of {UNIT}")
+    expect(
+        page.get_by_role("region", name=UNIT)
+        .get_by_role("group", name="Age group")
+        .get_by_label("Asked, required")
+    ).to_be_checked()
+    check(page, "join form questions")
     context.close()

@@ -153,10 +153,10 @@ def test_withdrawal_erases_contact_details_and_marks_consent(
     token = add_volunteer(run, cipher, email="aino@example.fi")
     later = NOW + dt.timedelta(days=1)
 
-    async def go(session: AsyncSession) -> bool:
+    async def go(session: AsyncSession) -> str | None:
         return await volunteers.withdraw(session, token, later)
 
-    assert run(go) is True
+    assert run(go) == "fi"
     [stored] = _all(run, Volunteer)
     [given] = _all(run, Consent)
     assert (stored.first_name_enc, stored.phone_enc, stored.email_enc) == (None, None, None)

@@ -109,6 +109,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/panels/{code:str}/contacts"): ORGANISERS,
     ("POST", "/staff/panels/{code:str}/staff"): ORGANISERS,
     ("PUT", "/api/v1/volunteers/{volunteer_id:int}/staff"): ORGANISERS,
+    ("GET", "/staff/join-form"): ORGANISERS,
+    ("POST", "/staff/join-form"): ORGANISERS,
+    ("GET", "/api/v1/join-form"): ORGANISERS,
+    ("PUT", "/api/v1/join-form/{unit:str}"): ORGANISERS,
     # staff sign-in and admin
     ("GET", "/staff"): STAFF,
     ("GET", "/staff/sign-in"): EVERYONE,
