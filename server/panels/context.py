@@ -20,6 +20,10 @@ import msgspec
 SENTIMENTS = ("positive", "neutral", "negative")
 CHANNELS = ("kiosk", "sms", "qr", "web")
 MAX_AGE_DAYS = 7
+KIOSK_MAX_AGE_DAYS = 365
+"""A tablet may show one page for months without reloading, so the join link in its QR
+code (unit and path only, never a sentiment: the page cannot know the answer) stays valid
+for a year. Links that carry a sentiment expire after a week."""
 
 
 class JoinContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -60,7 +64,12 @@ def verify(key: str, token: str, today: dt.date | None = None) -> JoinContext | 
     except (msgspec.DecodeError, ValueError):
         return None
     age = (today or dt.datetime.now(dt.UTC).date()) - issued
-    if not dt.timedelta(0) <= age <= dt.timedelta(days=MAX_AGE_DAYS):
+    long_lived = ctx.channel == "kiosk" and ctx.sentiment is None
+    if (
+        not dt.timedelta(0)
+        <= age
+        <= dt.timedelta(days=KIOSK_MAX_AGE_DAYS if long_lived else MAX_AGE_DAYS)
+    ):
         return None
     if ctx.channel not in CHANNELS or (
         ctx.sentiment is not None and ctx.sentiment not in SENTIMENTS

@@ -29,6 +29,16 @@ def test_round_trip_and_expiry() -> None:
     assert verify("other" * 10, token, DAY) is None
 
 
+def test_a_kiosk_qr_link_without_sentiment_outlives_a_tablet_left_on_for_months() -> None:
+    kiosk = sign(KEY, JoinContext(unit="u", channel="kiosk", path="p"), DAY)
+    with_sentiment = sign(KEY, JoinContext(unit="u", channel="kiosk", sentiment="positive"), DAY)
+
+    assert verify(KEY, kiosk, DAY + dt.timedelta(days=120)) is not None
+    assert verify(KEY, kiosk, DAY + dt.timedelta(days=366)) is None
+    assert verify(KEY, with_sentiment, DAY + dt.timedelta(days=3)) is not None
+    assert verify(KEY, with_sentiment, DAY + dt.timedelta(days=8)) is None
+
+
 @given(st.text(max_size=200))
 def test_arbitrary_tokens_are_rejected_not_crashing(token: str) -> None:
     assert verify(KEY, token, DAY) is None

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import html
 import re
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.catalog.lookup import load_snapshot
+from server.feedback.pages import kiosk_config
 from server.panels.context import verify
+from server.panels.models import Consent, VolunteerExperience
 from tests.feedback.test_qr import URL as QR_URL
 from tests.feedback.test_qr import form_fields
 from tests.sms.conftest import Clock
@@ -76,3 +82,39 @@ def test_kiosk_thanks_shows_a_qr_code_for_the_clients_own_phone(
     assert 'class="panel-invite"' in thanks
     assert "<svg" in thanks
     assert "<input" not in thanks  # nothing personal is typed on the shared tablet
+
+
+def test_a_client_joins_from_the_kiosk_qr_code_and_the_consent_says_kiosk(
+    client: TestClient[Litestar], run: Any, seeded: Seeded
+) -> None:
+    services = services_of(client)
+    catalog = run(load_snapshot)
+    config = kiosk_config(catalog, catalog.kiosks_by_code[seeded.kiosk_code], services)
+    assert isinstance(config.thanks_extra, partial)
+    absolute = config.thanks_extra.args[0]  # what the QR code on the thank-you screen holds
+    link = absolute.removeprefix(services.settings.public_url)
+    ctx = _context(client, f'href="{html.escape(link)}"')
+    form = client.get(f"{link}&lang=en").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+
+    joined = client.post(
+        "/panels/join",
+        data={
+            "csrf_token": token.group(1),
+            "ctx": unquote(link.split("ctx=", 1)[1]),
+            "first_name": "Aino",
+            "email": "aino@example.fi",
+            "language": "en",
+        },
+    )
+
+    assert joined.status_code == 200
+    assert ctx.channel == "kiosk"
+
+    async def stored(session: AsyncSession) -> tuple[str, str]:
+        consent = (await session.scalars(select(Consent))).one()
+        experience = (await session.scalars(select(VolunteerExperience))).one()
+        return consent.channel, experience.channel
+
+    assert run(stored) == ("kiosk", "kiosk")
