@@ -20,7 +20,7 @@ from tests.panels.helpers import NOW, add_volunteer
 from tests.support.fixtures import Seeded
 
 PANEL_TABLES = sorted(
-    m.local_table.name
+    str(m.class_.__tablename__)
     for m in Base.registry.mappers
     if m.class_.__module__ == "server.panels.models"
 )
