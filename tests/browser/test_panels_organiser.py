@@ -152,4 +152,8 @@ def test_organiser_creates_selects_and_invites_with_every_page_axe_clean(
         .get_by_label("Asked, required")
     ).to_be_checked()
     check(page, "join form questions")
+    unit = page.get_by_role("region", name=UNIT)  # as it was, for the other browser tests
+    unit.get_by_role("group", name="Age group").get_by_label("Asked, optional").check()
+    unit.get_by_role("button", name=f"Save for {UNIT}").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
     context.close()
