@@ -107,7 +107,8 @@ class PairingOut(msgspec.Struct):
 
 class HeartbeatIn(msgspec.Struct, forbid_unknown_fields=True):
     outbox_pending: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
-    app_version: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    # Printable ASCII: a version label, and PostgreSQL refuses NUL in text columns.
+    app_version: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[ -~]*$")] = ""
 
 
 class KioskDeviceController(Controller):

@@ -142,3 +142,17 @@ def test_an_unknown_kiosk_is_404(client: TestClient[Litestar], run: Any, seeded:
     signed_in(client, run, Role.ADMIN)
 
     assert _post(client, f"{LIST}/no-such-kiosk/revoke").status_code == 404
+
+
+@pytest.mark.parametrize("version", ["1.2\x00", "v\n2", "é" * 3])
+def test_a_heartbeat_with_an_unprintable_version_is_a_422_not_a_500(
+    client: TestClient[Litestar], seeded: Seeded, version: str
+) -> None:
+    reply = client.post(
+        "/api/v1/kiosks/heartbeat",
+        json={"outbox_pending": 0, "app_version": version},
+        headers=bearer(seeded.kiosk_key),
+    )
+
+    assert reply.status_code in (400, 422), reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
