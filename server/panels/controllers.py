@@ -375,4 +375,5 @@ class JoinFormApiController(Controller):
         services: ServicesDep,
     ) -> JoinFormOut:
         """Set background questions off, optional or required for a unit. Audited."""
-        return await _configure(services, actor_of(current_principal(request)), unit, data.fields)
+        actor = actor_of(current_principal(request))
+        return await _configure(services, actor, unit, data.fields.given())

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from server.panels.join_form import Mode
-from server.panels.volunteers import BackgroundField
+from server.panels.volunteers import BACKGROUND_FIELDS, BackgroundField
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 ContactScope = Literal["members", "pool"]
@@ -99,7 +99,18 @@ class JoinFormOut(msgspec.Struct):
     fields: dict[BackgroundField, Mode]
 
 
-class JoinFormUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """The questions to change; those not named keep their mode."""
+class BackgroundModes(msgspec.Struct, forbid_unknown_fields=True):
+    """One optional field per background question (``volunteers.BACKGROUND_FIELDS``), so
+    the schema names them; a question left out keeps its mode."""
 
-    fields: dict[BackgroundField, Mode]
+    age_band: Mode | None = None
+    municipality: Mode | None = None
+
+    def given(self) -> dict[BackgroundField, Mode]:
+        return {
+            name: mode for name in BACKGROUND_FIELDS if (mode := getattr(self, name)) is not None
+        }
+
+
+class JoinFormUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    fields: BackgroundModes

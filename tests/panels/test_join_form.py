@@ -15,6 +15,8 @@ from server.auth.roles import Role
 from server.panels.context import join_url
 from server.panels.crypto import cipher_from_settings
 from server.panels.models import Volunteer
+from server.panels.schemas import BackgroundModes
+from server.panels.volunteers import BACKGROUND_FIELDS
 from tests.auth.helpers import audit_events, csrf_token, signed_in
 from tests.panels.helpers import PATH, UNIT
 from tests.sms.helpers import services_of
@@ -117,3 +119,7 @@ def test_the_api_sets_modes_and_refuses_unknown_units_fields_and_modes(
     )
     assert bad_form.status_code == 400
     assert len(audit_events(run, "panels.join-form")) == 1
+
+
+def test_the_api_body_names_every_background_question() -> None:
+    assert set(BackgroundModes.__struct_fields__) == set(BACKGROUND_FIELDS)
