@@ -67,7 +67,8 @@ def utcnow() -> dt.datetime:
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """ "A contact ended": the integrating system asks Kaiku to invite the client."""
 
-    idempotency_key: Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
+    # Printable ASCII (ids, uuids): PostgreSQL refuses NUL in the text column it lands in.
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[ -~]*$")]
     unit: Code
     path: Code
     step: Code | None = None

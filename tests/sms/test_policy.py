@@ -139,6 +139,7 @@ def test_unknown_path_language_and_missing_fields_are_clear_errors(
     assert _post(client, seeded, step="nope").status_code == 422
     assert _post(client, seeded, language="de").status_code == 400
     assert _post(client, seeded, contact_mode="telepathy").status_code == 400
+    assert _post(client, seeded, idempotency_key="key\x00with-nul").status_code == 400
 
 
 def test_same_key_same_body_replays_and_different_body_conflicts(
