@@ -57,7 +57,7 @@ EXPECTED_EMPTY_PANELS = {
     ("overview", "Vastausprosentti / SMS response rate, 28 d", "A"): f"{NOT_YET}: invitations",
     ("service-path", "Vastausprosentti / SMS response rate, 28 d", "A"): f"{NOT_YET}: invitations",
     **{
-        ("panel-recruitment", title, ref): f"{NOT_YET}: client panels"
+        ("panel-recruitment", title, ref): "the generated load has no panels or volunteers"
         for title, ref in (
             ("Raadit / Panels", "A"),
             ("Raadit / Panels", "B"),
@@ -66,6 +66,7 @@ EXPECTED_EMPTY_PANELS = {
             ("Täyttöaste / Seats filled", "A"),
             ("Kutsujen tila / Invitations by status", "A"),
             ("Hyväksyneet ajan mittaan / Accepted over time", "A"),
+            ("Poluittain / By service path", "A"),
         )
     },
 }
