@@ -59,6 +59,7 @@ class Exposition:
             f'kaiku_panel_members{{{PANEL},status="invited"}} 9\n'
             f"kaiku_panel_pool_volunteers{{{PANEL}}} 30\n"
             f"kaiku_panel_first_meeting_timestamp_seconds{{{PANEL}}} {now + 86400}\n"
+            f'kaiku_panel_path_volunteers{{{PANEL},path="p1",status="pool"}} 12\n'
         ).encode()
 
 
