@@ -132,7 +132,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings.public_url)],
         lifespan=[lifespan],
         middleware=[services.http_metrics.middleware, rate_limit_middleware],
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
+        # Level 6 (zlib's default), not Litestar's 9: a 570 KB /metrics body takes 4.5 ms
+        # instead of 12.9 ms to compress, for a body 10 % larger.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, gzip_compress_level=6
+        ),
         plugins=[StrictStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Kaiku",
