@@ -76,7 +76,7 @@ def kiosk_fleet(server: LiveKaiku, count: int) -> list[str]:
         keys = [await create_key(session, k.code, Role.KIOSK, kiosk_id=k.id) for k in kiosks]
         return [key.secret for key in keys]
 
-    keys: list[str] = server._db(make)
+    keys: list[str] = server.run(make)
     _heartbeat_all(server.base_url, keys)
     return keys
 

@@ -128,7 +128,7 @@ class StatsReader:
         self.times_ms: list[float] = []
 
     def __enter__(self) -> StatsReader:
-        key = self._server._db(lambda s: create_key(s, "bench manager", Role.MANAGER))
+        key = self._server.run(lambda s: create_key(s, "bench manager", Role.MANAGER))
         headers = {"Authorization": f"Bearer {key.secret}"}
         self._thread = threading.Thread(target=self._run, args=(headers,), daemon=True)
         self._thread.start()

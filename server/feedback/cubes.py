@@ -20,11 +20,10 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 from server.feedback.models import NO_STEP
+from server.feedback.statistics import HELSINKI
 
-HELSINKI = ZoneInfo("Europe/Helsinki")
 Grain = Literal["hour", "day", "month"]
 GRAIN_ORDER: dict[Grain, int] = {"hour": 0, "day": 1, "month": 2}
 ALL_DIMENSIONS = ("unit_id", "path_id", "step_id", "channel", "contact_mode")
@@ -151,7 +150,7 @@ def plan(
     ]
     if period not in (None, "month", "hour"):
         return whole
-    first = start if start is None or _aligned(start, "month") else _next_month(start)
+    first = start if start is None or _aligned(start, "month") else next_month_start(start)
     last = end if end is None or _aligned(end, "month") else grain_start(end, "month")
     if (first, last) == (start, end) or (first and last and first >= last):
         return whole
@@ -161,7 +160,8 @@ def plan(
     ]
 
 
-def _next_month(instant: dt.datetime) -> dt.datetime:
+def next_month_start(instant: dt.datetime) -> dt.datetime:
+    """UTC instant the Helsinki month after the one holding ``instant`` starts."""
     return grain_start(grain_start(instant, "month") + dt.timedelta(days=32), "month")
 
 

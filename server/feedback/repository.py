@@ -15,6 +15,7 @@ from server.database import UTCDateTime, upsert_insert
 from server.feedback import cubes
 from server.feedback.cubes import CubeKey
 from server.feedback.models import Response, ResponseCube, ResponseRollup, ResponseTotal
+from server.feedback.statistics import HELSINKI
 
 responses = Response.__table__
 rollups = ResponseRollup.__table__
@@ -87,7 +88,7 @@ def cube_keys(key: RollupKey) -> list[CubeKey]:
             name: values[name] if name in cube.dimensions else cubes.EMPTY[name]
             for name in cubes.ALL_DIMENSIONS
         }
-        slot = key.bucket.astimezone(cubes.HELSINKI).hour if cube.hour_slots else cubes.NO_SLOT
+        slot = key.bucket.astimezone(HELSINKI).hour if cube.hour_slots else cubes.NO_SLOT
         fields = {
             **values,
             **kept,

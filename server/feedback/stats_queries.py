@@ -128,7 +128,7 @@ def _sum_from(
 
 
 def local_period(
-    dialect: str, period: Period, bucket: ColumnElement[dt.datetime] = rollups.c.bucket
+    dialect: str, period: Period, bucket: ColumnElement[dt.datetime]
 ) -> ColumnElement[str]:
     """Helsinki-time label of a UTC bucket start: ISO date of the day, the week's Monday or
     the month's first day; two-digit hour; ISO weekday "1" (Monday) … "7"."""

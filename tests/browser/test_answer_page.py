@@ -42,7 +42,7 @@ def answer_link(live: Any) -> str:
             select(OutboxMessage.text).where(OutboxMessage.invitation_id == invitation_id)
         )
 
-    return f"{live.base_url}/a/{token_in(live._db(text))}"
+    return f"{live.base_url}/a/{token_in(live.run(text))}"
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))

@@ -31,7 +31,7 @@ def rollup_matches_recount(live: LiveKaiku) -> bool:
             await repository.totals_contents(conn) == repository.totals_from_rollup(recount)
         )
 
-    return bool(live._db(compare))
+    return bool(live.run(compare))
 
 
 def post_batch(live: LiveKaiku, items: list[dict[str, Any]], timeout: float = 5) -> httpx.Response:
@@ -125,7 +125,7 @@ def test_sigkill_under_load_loses_no_acknowledged_answer() -> None:
             thread.join()
 
         live.start()
-        stored_ids = {str(i) for i in live._db(_all_ids)}
+        stored_ids = {str(i) for i in live.run(_all_ids)}
         assert acknowledged <= stored_ids, "an acknowledged answer was lost"
         # The kiosks retry everything they did not see confirmed: no duplicates appear.
         for start in range(0, len(attempted), 400):
@@ -247,6 +247,6 @@ def test_graceful_shutdown_finishes_in_flight_requests() -> None:
         answered = [r for r in replies if isinstance(r, httpx.Response)]
         assert answered, "no request was in flight"
         assert all(r.status_code == 200 for r in answered)
-        stored = {str(i) for i in live._db(_all_ids)}
+        stored = {str(i) for i in live.run(_all_ids)}
         for reply in answered:
             assert all(item["id"] in stored for item in reply.json()["results"])

@@ -80,7 +80,7 @@ def test_fifty_concurrent_submits_store_exactly_one_answer() -> None:
                 message = (await session.scalars(select(OutboxMessage))).one()
                 return response, invitation, message
 
-            response, invitation, message = live._db(read)
+            response, invitation, message = live.run(read)
             assert (response.channel, response.contact_mode) == ("sms", "phone")
             assert message.to_number is None
             assert message.text is None

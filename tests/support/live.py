@@ -102,7 +102,9 @@ class LiveKaiku:
     def device_key(self) -> str:
         return self.seeded.kiosk_key
 
-    def _db(self, fn: Any) -> Any:
+    def run(self, fn: Any) -> Any:
+        """``fn(session)`` on the server's database, committed (seeding and checks)."""
+
         async def main() -> Any:
             engine = create_async_engine(self.database_url)
             try:
@@ -117,10 +119,6 @@ class LiveKaiku:
         with ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, main()).result()
 
-    def run(self, fn: Any) -> Any:
-        """``fn(session)`` on the server's database, committed (seeding for browser tests)."""
-        return self._db(fn)
-
     def pair_code(self) -> str:
         """A fresh one-time pairing code for the seeded kiosk."""
 
@@ -129,13 +127,13 @@ class LiveKaiku:
             assert kiosk is not None
             return await create_pairing_code(session, kiosk, minutes=15)
 
-        return str(self._db(make))
+        return str(self.run(make))
 
     def stored_responses(self) -> int:
         async def count(session: AsyncSession) -> int:
             return int(await session.scalar(select(func.count()).select_from(Response)) or 0)
 
-        return int(self._db(count))
+        return int(self.run(count))
 
     def metrics_text(self) -> str:
         return httpx.get(f"{self.base_url}/metrics", timeout=10).text

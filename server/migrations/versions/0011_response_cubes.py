@@ -14,7 +14,7 @@ from alembic import op
 
 from server.database import UTCDateTime
 from server.feedback import repository
-from server.feedback.cubes import grain_start
+from server.feedback.cubes import grain_start, next_month_start
 from server.feedback.models import ResponseCube, ResponseRollup
 from server.feedback.repository import RollupKey
 
@@ -76,7 +76,7 @@ def _backfill() -> None:
         return
     month = grain_start(_aware(first), "month")
     while month <= _aware(last):
-        following = grain_start(month + dt.timedelta(days=32), "month")
+        following = next_month_start(month)
         rows = bind.execute(
             sa.select(*(rollups.c[name] for name in (*RollupKey._fields, "count"))).where(
                 rollups.c.bucket >= month, rollups.c.bucket < following
