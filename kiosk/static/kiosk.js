@@ -252,4 +252,6 @@ async function boot() {
   else choose(0, false);
 }
 
-boot();
+// data-booted marks the end of start-up (pairing, first flush, first screen), so that
+// nothing mistakes the server-rendered first screen for a kiosk ready to answer.
+boot().finally(() => { document.documentElement.dataset.booted = "1"; });

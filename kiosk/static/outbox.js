@@ -70,6 +70,7 @@ export class Outbox {
     this.store = null;
     this.held = null;
     this.busy = false;
+    this.again = false;
     this.attempt = 0;
     this.retryAt = 0;
     this.timer = null;
@@ -105,7 +106,10 @@ export class Outbox {
   }
 
   // now=true ignores a pending backoff (new answer, back online, release).
+  // One asked for "now" while a send is in flight (say, back online while a send made
+  // offline is failing) runs when that send ends, instead of waiting out its backoff.
   async flush(now) {
+    if (this.busy && now) this.again = true;
     if (this.busy || this.stopped || !this.store) return;
     if (!now && Date.now() < this.retryAt) return;
     const key = this.o.getKey();
@@ -127,8 +131,9 @@ export class Outbox {
     } finally {
       this.busy = false;
       this.changed();
+      if (this.again) { this.again = false; more = true; }
+      if (more) this.flush(true); // in finally: the early returns above pass through here
     }
-    if (more) this.flush(true);
   }
 
   async post(items, key) {

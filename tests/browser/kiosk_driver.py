@@ -39,9 +39,15 @@ def enrolled_page(
     page = context.new_page()
     url = kiosk_url(live, lang)
     page.goto(f"{url}{'&' if '?' in url else '?'}pair={pair_code(live)}")
+    booted(page)
     expect(page.locator("#screen-enrol")).to_be_hidden()
-    expect(page.locator("section.screen:visible")).to_have_count(1)
     return context, page
+
+
+def booted(page: Page) -> None:
+    """Wait until the kiosk has finished starting: until then it may still switch screens."""
+    expect(page.locator("html[data-booted]")).to_have_count(1)
+    expect(page.locator("section.screen:visible")).to_have_count(1)
 
 
 def kiosk_url(live: Any, lang: str | None = None) -> str:
@@ -56,7 +62,7 @@ def config(page: Page) -> dict[str, Any]:
 
 def start(page: Page) -> None:
     """From the start screen to the rating screen of a service with a follow-up if any."""
-    expect(page.locator("section.screen:visible")).to_have_count(1)
+    booted(page)
     services = config(page)["services"]
     if len(services) > 1:
         with_follow = [i for i, s in enumerate(services) if s["reasons"] or s["comments"]]

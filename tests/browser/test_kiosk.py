@@ -8,6 +8,7 @@ browser takes this thread's event loop.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from kiosk.i18n import LANGUAGES
 from tests.browser.kiosk_driver import (
     answer,
+    booted,
     config,
     enrolled_page,
     kiosk_url,
@@ -98,6 +100,40 @@ def test_failing_server_loses_nothing(live_kiosk: Any, browser: Browser) -> None
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_for(lambda: stored(live_kiosk) == before + 5)
     expect(page.locator("html")).to_have_attribute("data-pending", "0")
+    context.close()
+
+
+def test_coming_back_online_during_a_failing_send_sends_at_once(
+    live_kiosk: Any, browser: Browser
+) -> None:
+    """An 'online' event while a send is still failing is not lost behind that send's backoff.
+
+    The page's clock stands still, so the backoff timer never fires: only the remembered
+    'online' can deliver the answer.
+    """
+    before = stored(live_kiosk)
+    context, page = enrolled_page(browser, live_kiosk)
+    page.clock.install()
+    page.reload()
+    booted(page)
+    page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
+    in_flight: list[Route] = []
+
+    def hold_the_first_send(route: Route) -> None:
+        if in_flight:
+            route.continue_()
+        else:
+            in_flight.append(route)
+
+    page.route("**/api/v1/responses/batch", hold_the_first_send)
+    answer(page, follow_up=False)
+    while not in_flight:
+        page.evaluate("0")  # lets Playwright deliver the intercepted request
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    in_flight[0].fulfill(status=503, content_type="application/problem+json", body="{}")
+    # expect() keeps Playwright dispatching, so the route can pass the resend on
+    expect(page.locator("html")).to_have_attribute("data-pending", "0")
+    assert stored(live_kiosk) == before + 1
     context.close()
 
 
