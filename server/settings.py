@@ -241,7 +241,10 @@ SETTINGS_HELP: dict[str, str] = {
     "pairing_code_minutes": "lifetime of a kiosk pairing code",
     "session_idle_minutes": "a staff session ends after this long without a request",
     "session_absolute_hours": "a staff session ends this long after sign-in, however active",
-    "sms_gateway": "console (development: logs the text and link) or 46elks",
+    "sms_gateway": (
+        "console (development: logs text and link; in production it fails each message "
+        "and logs no link) or 46elks"
+    ),
     "sms_46elks_username": "46elks API username",
     "sms_46elks_password": "46elks API password",
     "sms_46elks_sender": "46elks sender: E.164 number or 3-11 letters and digits",

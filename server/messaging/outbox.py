@@ -326,7 +326,8 @@ RECEIPT_PATH = "/api/v1/sms/receipts/46elks"
 def gateway_from_settings(settings: Settings) -> SmsGateway:
     """The configured gateway; 46elks reports deliveries to our secret-bearing callback."""
     if settings.sms_gateway == "console":
-        return build_gateway("console")
+        # Answer links are credentials: production never writes them to the log.
+        return build_gateway("console", reveal_text="no" if settings.is_production else "yes")
     secret = receipt_secret(settings.effective_secret_key)
     return build_gateway(
         "46elks",

@@ -108,12 +108,25 @@ class SmsGateway(Protocol):
 class ConsoleGateway:
     """Development default: writes the text to the log instead of sending it.
 
-    The log line holds the answer link, so this gateway is for development only.
+    The text holds the answer link, a credential to answer in the client's name, so
+    it is logged only with ``reveal_text`` (development and tests). In production the
+    gateway stands for "no gateway configured": every message fails permanently and
+    visibly (invitation state, SMS failure metrics and alert) and the log holds no link.
     """
 
     name = "console"
 
+    def __init__(self, *, reveal_text: bool = True) -> None:
+        self._reveal_text = reveal_text
+
     async def send(self, sms: OutgoingSms) -> SendResult:
+        if not self._reveal_text:
+            logger.warning(
+                "SMS to %s (ref %s) not sent: no SMS gateway configured (KAIKU_SMS_GATEWAY)",
+                mask_number(sms.to),
+                sms.reference,
+            )
+            return SendResult(SendOutcome.FAILED, None, "no SMS gateway configured")
         provider_id = f"console-{uuid.uuid4().hex}"
         logger.info("SMS to %s (ref %s): %s", mask_number(sms.to), sms.reference, sms.text)
         return SendResult(SendOutcome.ACCEPTED, provider_id, "written to the log, not sent")
@@ -304,14 +317,15 @@ _46ELKS_OPTIONS = ("username", "password", "sender", "base_url", "delivery_callb
 
 
 def build_gateway(kind: str, **options: str) -> SmsGateway:
-    """Make the configured gateway: 'console' (no options) or '46elks'.
+    """Make the configured gateway: 'console' (option ``reveal_text``, default yes) or '46elks'.
 
     Unknown option names are refused so a typo cannot silently drop, say, the callback URL.
     """
     if kind == "console":
-        if options:
-            raise ValueError(f"the console SMS gateway takes no options (got {sorted(options)})")
-        return ConsoleGateway()
+        unknown = sorted(set(options) - {"reveal_text"})
+        if unknown:
+            raise ValueError(f"the console SMS gateway takes only reveal_text (got {unknown})")
+        return ConsoleGateway(reveal_text=options.get("reveal_text", "yes") == "yes")
     if kind == "46elks":
         unknown = sorted(set(options) - set(_46ELKS_OPTIONS))
         if unknown:

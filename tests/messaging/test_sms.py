@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.messaging.outbox import gateway_from_settings
 from server.messaging.sms import (
     ConsoleGateway,
     DeliveryReceipt,
@@ -29,6 +30,7 @@ from server.messaging.sms import (
     mask_number,
     parse_46elks_receipt,
 )
+from server.settings import Settings
 from tests.support.fake_46elks import Fake46elks
 
 USER, PASSWORD = "u0123456789abcdef", "S3CRET-pass"
@@ -489,7 +491,7 @@ async def test_build_46elks_gateway_sends_with_string_options(fake: Fake46elks) 
          "timeout must be a number"),
         ("46elks", {"username": "u", "password": "p", "sender": "1Kaiku"}, "sender"),
         ("46elks", {"username": "u", "password": "p", "sender": "Kaiku palvelut"}, "sender"),
-        ("console", {"username": "u"}, "takes no options"),
+        ("console", {"username": "u"}, "takes only reveal_text"),
     ],
 )  # fmt: skip
 def test_build_gateway_refuses_bad_configuration(
@@ -497,3 +499,31 @@ def test_build_gateway_refuses_bad_configuration(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         build_gateway(kind, **options)
+
+
+@pytest.mark.anyio
+async def test_console_gateway_in_production_fails_each_message_and_logs_no_link(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The text holds the answer link, a credential: production logs must never hold it."""
+    caplog.set_level(logging.DEBUG)
+    production = Settings.from_env(
+        {
+            "KAIKU_ENV": "production",
+            "KAIKU_DATABASE_URL": "postgresql+asyncpg://kaiku@db.internal/kaiku",
+            "KAIKU_SECRET_KEY": "p" * 16 + "Q7v2Lr9XwZp3TnB8",
+        }
+    )
+    gateway = gateway_from_settings(production)
+
+    result = await gateway.send(SMS)
+
+    assert gateway.name == "console"
+    assert result.outcome is SendOutcome.FAILED
+    assert "no SMS gateway configured" in result.detail
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "ref outbox-17" in logged
+    assert TEXT not in logged
+    assert TO[1:-2] not in logged
+    development = await gateway_from_settings(Settings()).send(SMS)
+    assert development.outcome is SendOutcome.ACCEPTED
