@@ -34,9 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kiosk.i18n import localised
 from server.catalog.lookup import CatalogCache, CatalogSnapshot, PathInfo, StepInfo
-from server.feedback import delivery, quarantine, tokens
+from server.feedback import delivery, do_not_contact, quarantine, tokens
 from server.feedback.ingest import CONFLICT, IngestService, Origin
-from server.feedback.invitation_models import DoNotContact, Invitation
+from server.feedback.invitation_models import Invitation
 from server.feedback.schemas import ResponseIn
 from server.feedback.stats_queries import StatsFilter
 from server.messaging import outbox
@@ -273,10 +273,7 @@ class InvitationService:
         ``server.feedback.quarantine``), so a flagged or opted-out contact starts no period."""
         if data.do_not_survey:
             return "flagged"
-        listed = await conn.scalar(
-            select(DoNotContact.phone_hash).where(DoNotContact.phone_hash == hashed)
-        )
-        if listed is not None:
+        if await do_not_contact.listed(conn, [hashed]):
             return "opted_out"
         period = dt.timedelta(days=self._settings.sms_quarantine_days)
         return None if await quarantine.claim(conn, hashed, now, period) else "quarantined"
@@ -427,14 +424,7 @@ class InvitationService:
         return True
 
     async def _do_not_contact(self, conn: AsyncConnection, hashed: str, source: str) -> None:
-        """The one path onto the do-not-contact list (answer page and STOP replies)."""
-        listed = await conn.scalar(
-            select(DoNotContact.phone_hash).where(DoNotContact.phone_hash == hashed)
-        )
-        if listed is None:
-            await conn.execute(
-                insert(DoNotContact).values(phone_hash=hashed, source=source, added_at=self.clock())
-            )
+        await do_not_contact.add(conn, hashed, source, self.clock())
 
     # --- delivery receipts -------------------------------------------------------------
     async def apply_receipt(self, receipt: DeliveryReceipt) -> ReceiptOutcome:

@@ -88,7 +88,9 @@ async def _invite(services: Services, actor: str, code: str) -> SelectionOut:
         queued = await invite.queue(session, settings, cipher, actor, panel, invited, now)
         await session.commit()
     await invite.send_mails(settings, queued.mails)
-    return SelectionOut(len(invited), [q.label() for q in result.unmet], result.excluded)
+    return SelectionOut(
+        len(invited), [q.label() for q in result.unmet], result.excluded, queued.not_texted
+    )
 
 
 async def _contacts(
@@ -227,9 +229,16 @@ class PanelPagesController(Controller):
         await checked_form(request, services.settings)
         result = await _guarded(_invite(services, actor_of(current_principal(request)), code))
         unmet = "; not met: " + ", ".join(result.unmet_targets) if result.unmet_targets else ""
+        unreached = (
+            f" {result.not_reached} of them asked for no text messages and left no e-mail "
+            "address: contact them another way."
+            if result.not_reached
+            else ""
+        )
         [figures] = await _figures(services, code)
         csrf, cookies = issue(request, services.settings)
-        return page(panel_page(figures, csrf, f"Invited {result.invited}{unmet}."), cookies)
+        message = f"Invited {result.invited}{unmet}.{unreached}"
+        return page(panel_page(figures, csrf, message), cookies)
 
     @post("/{code:str}/contacts")
     async def contacts(

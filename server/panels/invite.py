@@ -1,5 +1,8 @@
 """Sending panel invitations and reminders: SMS through the messaging outbox, else e-mail.
 
+A number on the do-not-contact list (a STOP reply, or the answer page's opt-out) gets
+no text: the volunteer is invited by e-mail if they gave one, else not at all this time.
+
 Sending needs the clear contact details, so it is a contact read like any other: it is
 written to ``contact_reads`` and the audit log with the reason. Texts are queued in the
 outbox in the caller's transaction, together with the membership rows they announce, so
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.feedback import do_not_contact
 from server.messaging import outbox
 from server.messaging.mail import MailError, OutgoingMail, send_mail
 from server.messaging.models import MAX_TEXT_CHARS
@@ -26,6 +30,7 @@ from server.panels.crypto import ContactCipher
 from server.panels.models import Panel, Volunteer
 from server.panels.service import Invited
 from server.panels.texts import t
+from server.privacy.phone_hash import phone_hash
 from server.settings import Settings
 
 log = logging.getLogger("kaiku.panels")
@@ -48,6 +53,8 @@ class Queued:
 
     texts: int
     mails: list[OutgoingMail] = field(default_factory=list, repr=False)
+    not_texted: int = 0
+    """Recipients whose number asked for no texts and who left no e-mail address."""
 
 
 async def queue(
@@ -79,17 +86,23 @@ async def queue(
         ).all()
     )
     conn = await session.connection()
-    texts, mails = 0, []
+    key = settings.effective_secret_key
+    stopped = await do_not_contact.listed(
+        conn, (phone_hash(c.phone, key) for c in contacts if c.phone)
+    )
+    texts, mails, not_texted = 0, [], 0
     for contact in contacts:
         lang = languages.get(contact.volunteer_id, "fi")
         link = f"{settings.public_url.rstrip('/')}/panels/rsvp/{tokens[contact.volunteer_id]}"
         text = invitation_text(panel, lang, link, reminder=reminder)
-        if contact.phone:
+        if contact.phone and phone_hash(contact.phone, key) not in stopped:
             await outbox.enqueue(conn, to_number=contact.phone, text=text, send_at=now)
             texts += 1
         elif contact.email:
             mails.append(OutgoingMail(contact.email, t("title", lang), text))
-    return Queued(texts, mails)
+        else:
+            not_texted += 1
+    return Queued(texts, mails, not_texted)
 
 
 async def send_mails(settings: Settings, mails: Sequence[OutgoingMail]) -> int:

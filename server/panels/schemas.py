@@ -67,6 +67,8 @@ class SelectionOut(msgspec.Struct):
     invited: int
     unmet_targets: list[str]
     excluded: int
+    not_reached: int = 0
+    """Invited, but their number asked for no texts (STOP) and they left no e-mail."""
 
 
 class ContactsRequest(msgspec.Struct, forbid_unknown_fields=True):

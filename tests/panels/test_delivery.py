@@ -1,5 +1,6 @@
 """Panel texts go through the messaging outbox: queued with the invitation, retried with
-backoff, sent once by several workers, number and text erased after sending."""
+backoff, sent once by several workers, number and text erased after sending, and never
+to a number that asked for no texts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from litestar.testing import TestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.auth.roles import Role
+from server.feedback.tokens import receipt_secret
 from server.messaging.models import MAX_TEXT_CHARS
 from server.messaging.outbox import OutboxWorker
 from server.panels.crypto import cipher_from_settings
@@ -22,6 +24,7 @@ from tests.sms.conftest import Clock
 from tests.sms.helpers import outbox_rows, services_of, worker
 from tests.support.fake_46elks import Fake46elks
 from tests.support.fixtures import Seeded
+from tests.support.smtp import LoopbackSmtp
 
 
 def _invite(client: TestClient[Litestar], run: Any, numbers: list[str]) -> None:
@@ -104,3 +107,42 @@ def test_a_long_topic_is_shortened_but_the_link_is_kept() -> None:
     assert len(text) <= MAX_TEXT_CHARS
     assert text.endswith(f"… {link}")
     assert text.startswith("Muistutus:")
+
+
+def test_a_stop_reply_means_no_panel_texts_either(
+    client: TestClient[Litestar], run: Any, seeded: Seeded, smtp: LoopbackSmtp
+) -> None:
+    """A number that replied STOP (to any text of ours) gets no panel invitation by text:
+    the volunteer is invited by e-mail if they gave one, and the organiser is told about
+    those who cannot be reached."""
+    stopped_no_mail, texted, stopped_with_mail = "+358401110001", "+358401110002", "+358401110003"
+    cipher = cipher_from_settings(services_of(client).settings)
+    add_volunteer(run, cipher, "V0", phone=stopped_no_mail)
+    add_volunteer(run, cipher, "V1", phone=texted)
+    add_volunteer(run, cipher, "V2", phone=stopped_with_mail, email="v2@example.fi")
+    for number in (stopped_no_mail, stopped_with_mail):
+        assert _stop_reply(client, number).status_code == 200
+    mails_before = len(smtp.messages)
+    signed_in(client, run, Role.ORGANISER)
+    body = {"code": "p1", "topic": "T", "unit": UNIT, "seats": 3}
+    assert client.post("/api/v1/panels", json=body).status_code == 201
+
+    reply = client.post("/api/v1/panels/p1/invitations").json()
+
+    assert (reply["invited"], reply["not_reached"]) == (3, 1)
+    assert [r.to_number for r in outbox_rows(client)] == [texted]
+    assert [m.recipients for m in smtp.messages[mails_before:]] == [["v2@example.fi"]]
+
+
+def _stop_reply(client: TestClient[Litestar], number: str) -> Any:
+    """A STOP text from ``number`` through the real 46elks inbound callback."""
+    key = services_of(client).settings.effective_secret_key
+    form = {
+        "direction": "incoming",
+        "id": f"s{number[-4:]}",
+        "from": number,
+        "to": "+46766861004",
+        "created": "2026-11-22T13:57:23.741000",
+        "message": "STOP",
+    }
+    return client.post(f"/api/v1/sms/inbound/46elks?secret={receipt_secret(key)}", data=form)
