@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
-from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -18,6 +19,9 @@ from kiosk.pages import STATIC_DIR
 from server.admin.kiosks import AdminKiosksController
 from server.auth.audit_pages import AuditPagesController
 from server.auth.controllers import StaffAuthController
+from server.auth.guards import resolve_principal
+from server.auth.roles import Role
+from server.compression import SKIP_COMPRESSION, compression_config, gzip_if_accepted
 from server.database import create_engine
 from server.errors import EXCEPTION_HANDLERS, Problem, document_problems
 from server.feedback.answer_pages import AnswerPageController
@@ -57,25 +61,27 @@ log = logging.getLogger("kaiku")
 VERSION = "0.1.0"
 
 
-@get("/metrics", operation_id="metrics", include_in_schema=False)
+@get(
+    "/metrics",
+    operation_id="metrics",
+    include_in_schema=False,
+    opt={SKIP_COMPRESSION: True},  # compressed here, at a level suited to scrapes
+)
 async def metrics(request: Request[Any, Any, Any], services: ServicesDep) -> Response[bytes]:
     """Prometheus exposition; optionally behind ``KAIKU_METRICS_TOKEN``."""
     token = services.settings.metrics_token
     if token:
-        from server.auth.guards import resolve_principal
-        from server.auth.roles import Role
-
-        header = request.headers.get("authorization", "")
-        presented = header.partition(" ")[2].strip()
-        import hmac
-
+        presented = request.headers.get("authorization", "").partition(" ")[2].strip()
         if not hmac.compare_digest(presented.encode(), token.encode()):
             principal = await resolve_principal(request)
             if principal is None or Role.METRICS not in principal.roles:
                 raise Problem(401, "authentication-required", "Scrapes need the metrics token.")
     await services.metrics_snapshot.ensure_fresh()
-    body = exposition(services.http_metrics, services.business_metrics)
-    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+    body, headers = gzip_if_accepted(
+        request.headers.get("accept-encoding", ""),
+        exposition(services.http_metrics, services.business_metrics),
+    )
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8", headers=headers)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -94,8 +100,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
-            await services.scheduler.stop()
-            await services.outbox.stop()
+            # Each finishes the work in hand (up to its grace); side by side, so a
+            # container's stop timeout covers one grace, not their sum.
+            await asyncio.gather(services.scheduler.stop(), services.outbox.stop())
             await services.sms_gateway.aclose()
             await engine.dispose()
 
@@ -132,11 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings.public_url)],
         lifespan=[lifespan],
         middleware=[services.http_metrics.middleware, rate_limit_middleware],
-        # Level 6 (zlib's default), not Litestar's 9: a 570 KB /metrics body takes 4.5 ms
-        # instead of 12.9 ms to compress, for a body 10 % larger.
-        compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, gzip_compress_level=6
-        ),
+        compression_config=compression_config(),
         plugins=[StrictStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Kaiku",

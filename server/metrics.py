@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 from litestar.enums import ScopeType
@@ -78,20 +79,24 @@ class MetricsSnapshot:
     async def _read(self) -> Snapshot:
         catalog = await self._catalog.get(self._engine)
         responses: dict[tuple[str, str, str, str, str, str], int] = {}
+        # (unit, path, step) codes per (path_id, step_id): a few hundred, for thousands of rows.
+        places: dict[tuple[int, int], tuple[str, str, str] | None] = {}
         async with self._engine.connect() as conn:
-            for row in await repository.totals_by_series(conn):
-                path = catalog.paths_by_id.get(row.path_id)
-                if path is None:
+            # A series below one step is never published: the query leaves it out.
+            rows = await repository.totals_by_series(conn, at_least=self._step)
+            for _unit_id, path_id, step_id, channel, contact_mode, option, total in rows:
+                if (path_id, step_id) not in places:
+                    path = catalog.paths_by_id.get(path_id)
+                    places[path_id, step_id] = (
+                        None
+                        if path is None
+                        else (path.unit_code, path.code, catalog.step_codes.get(step_id, ""))
+                    )
+                place = places[path_id, step_id]
+                if place is None:
                     continue
-                key = (
-                    path.unit_code,
-                    path.code,
-                    catalog.step_codes.get(row.step_id, ""),
-                    row.channel,
-                    row.contact_mode,
-                    row.option,
-                )
-                responses[key] = responses.get(key, 0) + int(row.total)
+                key = (*place, channel, contact_mode, option)
+                responses[key] = responses.get(key, 0) + total
             kiosk_rows = await conn.execute(
                 select(Kiosk.unit_id, Kiosk.code, Kiosk.last_seen_at, Kiosk.outbox_pending)
             )
@@ -139,16 +144,22 @@ class CounterText:
         self._name = f"{name}_total"
         self._labelnames = tuple(labelnames)
         self._prefixes: dict[tuple[str, ...], str] = {}
+        # Series in exposition order; re-sorted only when the set of series changes.
+        self._order: list[tuple[str, ...]] = []
+        self._ordered: set[tuple[str, ...]] = set()
 
     def render(self, samples: Mapping[LabelValues, int]) -> str:
         if len(self._prefixes) > MAX_CACHED_SERIES:
             self._prefixes.clear()
+        if samples.keys() != self._ordered:
+            self._order = sorted(samples)
+            self._ordered = set(self._order)
         parts = [self._header]
-        for labels, value in sorted(samples.items()):
+        for labels in self._order:
             prefix = self._prefixes.get(labels)
             if prefix is None:
                 prefix = self._prefixes[labels] = self._prefix(labels)
-            parts.append(f"{prefix}{_go_float(value)}\n")
+            parts.append(f"{prefix}{_go_float(samples[labels])}\n")  # type: ignore[index]
         return "".join(parts)
 
     def _prefix(self, labels: tuple[str, ...]) -> str:
@@ -157,8 +168,10 @@ class CounterText:
         return f"{self._name}{{{text}}} "
 
 
+@lru_cache(maxsize=65_536)
 def _go_float(value: float) -> str:
-    """prometheus_client's own number format (e.g. ``1.234567e+06``)."""
+    """prometheus_client's own number format (e.g. ``1.234567e+06``); cached, since
+    published counts are multiples of the step and repeat across series."""
     text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
     return text
 
@@ -253,6 +266,13 @@ class HttpMetrics:
             buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
+        # labels() takes a lock and builds a key on every call; a dict look-up does not.
+        self._children: dict[tuple[str, object, int], tuple[Counter, Histogram]] = {}
+
+    def _labelled(self, method: str, template: object, status: int) -> tuple[Counter, Histogram]:
+        """The labelled series of one (method, route, status); few, so kept per process."""
+        route = str(template or "unmatched")
+        return self.requests.labels(method, route, str(status)), self.duration.labels(method, route)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
@@ -271,10 +291,13 @@ class HttpMetrics:
             try:
                 await app(scope, receive, capture)
             finally:
-                route = str(scope.get("path_template") or "unmatched")
-                method = str(scope.get("method", ""))
-                self.requests.labels(method, route, str(status)).inc()
-                self.duration.labels(method, route).observe(time.perf_counter() - start)
+                key = (str(scope.get("method", "")), scope.get("path_template"), status)
+                children = self._children.get(key)
+                if children is None:
+                    children = self._children[key] = self._labelled(*key)
+                count, duration = children
+                count.inc()
+                duration.observe(time.perf_counter() - start)
 
         return wrapped
 

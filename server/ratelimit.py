@@ -212,11 +212,12 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
 
 
 async def apply_rate_limits(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    if connection.scope.get("method") != "POST" and not connection.url.path.startswith("/api/"):
+    # The raw scope path, not connection.url: building a URL per request is a visible cost.
+    path = str(connection.scope["path"])
+    if connection.scope.get("method") != "POST" and not path.startswith("/api/"):
         return
     settings: Settings = connection.app.state.services.settings
     limiter: RateLimiter = connection.app.state.rate_limiter
-    path = connection.url.path
     if path.startswith("/api/"):
         if connection.headers.get("authorization"):
             await _key_limit(connection, settings)

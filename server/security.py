@@ -7,7 +7,8 @@ kept: the SMS and QR answer pages send their own, stricter policy.
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
+from functools import cache
+
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 CSP = (
@@ -50,16 +51,31 @@ def headers_for(path: str, https: bool) -> dict[str, str]:
     return headers
 
 
+@cache
+def _encoded(docs_page: bool, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """:func:`headers_for` as raw ASGI header pairs, built once per kind of page."""
+    path = DOCS_PREFIX if docs_page else "/"
+    return tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers_for(path, https).items()
+    )
+
+
 def security_headers(public_url: str) -> BeforeMessageSendHookHandler:
-    """A hook adding :func:`headers_for` to each response start; HSTS only over https."""
+    """A hook adding :func:`headers_for` to each response start; HSTS only over https.
+
+    It runs for every response, so it appends pre-encoded pairs to the raw header list
+    rather than going through a header mapping per name.
+    """
     https = public_url.lower().startswith("https://")
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in headers_for(str(scope.get("path", "")), https).items():
-            if name not in headers:
-                headers[name] = value
+        raw = list(message.get("headers") or ())
+        present = {bytes(name).lower() for name, _ in raw}
+        docs_page = _is_docs_page(str(scope.get("path", "")))
+        raw.extend(pair for pair in _encoded(docs_page, https) if pair[0] not in present)
+        message["headers"] = raw
 
     return add_headers

@@ -65,3 +65,23 @@ def test_exposition_is_promtool_clean(client: TestClient[Litestar], seeded: Seed
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip() == "", checked.stdout
     assert checked.stderr.strip() == "", checked.stderr
+
+
+def test_a_scrape_is_gzipped_when_asked_and_the_same_text_either_way(
+    client: TestClient[Litestar], seeded: Seeded
+) -> None:
+    """Prometheus asks for gzip; /metrics compresses itself (level 1) and says so."""
+    client.post(
+        "/api/v1/responses/batch",
+        json={"items": [answer(rating="good") for _ in range(5)]},
+        headers=bearer(seeded.kiosk_key),
+    )
+    zipped = client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    plain = client.get("/metrics", headers={"Accept-Encoding": "identity"})
+
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    series = [line for line in zipped.text.splitlines() if "kaiku_responses_total{" in line]
+    assert series
+    assert series == [line for line in plain.text.splitlines() if "kaiku_responses_total{" in line]

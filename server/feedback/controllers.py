@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 
 from server.auth.guards import current_principal, requires
 from server.auth.roles import Role
+from server.compression import SKIP_COMPRESSION
 from server.errors import Problem
 from server.feedback.ingest import CONFLICT, Origin
 from server.feedback.kiosks import PairingFailed, record_heartbeat, redeem_pairing_code
@@ -48,6 +49,7 @@ class ResponsesController(Controller):
         operation_id="createResponse",
         summary="Store one answer (idempotent on its id)",
         status_code=201,
+        opt={SKIP_COMPRESSION: True},  # a reply of ~70 bytes: nothing to compress
     )
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[ResponseIn], services: ServicesDep
@@ -138,6 +140,7 @@ class KioskDeviceController(Controller):
         summary="Report outbox length and app version",
         status_code=204,
         guards=[requires(Role.KIOSK)],
+        opt={SKIP_COMPRESSION: True},  # no body
     )
     async def heartbeat(
         self, request: Request[Any, Any, Any], data: JSONBody[HeartbeatIn], services: ServicesDep

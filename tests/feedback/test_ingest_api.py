@@ -291,3 +291,21 @@ def test_path_and_step_constants_match_the_example_catalog(seeded: Seeded, run: 
     path = snapshot.path(kiosk.unit_id, PATH)
     assert path is not None
     assert STEP in path.steps
+
+
+def test_large_replies_are_gzipped_and_tiny_ones_skip_compression(
+    client: TestClient[Litestar], seeded: Seeded
+) -> None:
+    """Kiosks' browsers always accept gzip: a batch reply (hundreds of bytes per item) is
+    compressed, a single answer's ~70-byte reply goes as is, without a gzip stream."""
+    headers = {**bearer(seeded.kiosk_key), "Accept-Encoding": "gzip"}
+    items = [answer() for _ in range(30)]
+
+    batch = client.post("/api/v1/responses/batch", json={"items": items}, headers=headers)
+    single = client.post("/api/v1/responses", json=answer(), headers=headers)
+
+    assert batch.status_code == 200, batch.text
+    assert batch.headers.get("content-encoding") == "gzip"
+    assert batch.json()["stored"] == 30  # httpx decoded it: the body is valid gzip
+    assert single.status_code == 201, single.text
+    assert "content-encoding" not in single.headers

@@ -36,3 +36,24 @@ def test_counter_text_equals_prometheus_client_output(
 
     assert renderer.render(samples) == generate_latest(registry).decode()
     assert renderer.render(samples) == generate_latest(registry).decode()  # from the cache
+
+
+def _expected(samples: dict[tuple[str, ...], int]) -> str:
+    family = CounterMetricFamily("kaiku_responses", "doc", labels=LABELS)
+    for labels, value in sorted(samples.items()):
+        family.add_metric(list(labels), value)
+    registry = CollectorRegistry()
+    registry.register(_Family(family))
+    return generate_latest(registry).decode()
+
+
+@given(scrapes=hs.lists(samples, min_size=2, max_size=5))
+def test_one_renderer_stays_exact_as_series_come_go_and_change(
+    scrapes: list[dict[tuple[str, ...], int]],
+) -> None:
+    """Scrape after scrape on one renderer (its cached order and labels), as in a process."""
+    renderer = CounterText("kaiku_responses", "doc", LABELS)
+    for samples in scrapes:
+        assert renderer.render(samples) == _expected(samples)
+        changed = {labels: value + 5 for labels, value in samples.items()}
+        assert renderer.render(changed) == _expected(changed)
