@@ -91,9 +91,14 @@ async def load_snapshot(session: AsyncSession) -> CatalogSnapshot:
             comments=p.comments,
             steps=steps_by_path.get(p.id, {}),
         )
+    # Columns, not ORM objects: a county has hundreds of kiosks and every process
+    # reloads them each time the cache expires.
+    kiosk_rows = await session.execute(
+        select(Kiosk.id, Kiosk.unit_id, Kiosk.code, Kiosk.name, Kiosk.services)
+    )
     kiosks = {
-        k.id: KioskInfo(k.id, k.unit_id, units[k.unit_id], k.code, k.name, tuple(k.services))
-        for k in await session.scalars(select(Kiosk))
+        kiosk_id: KioskInfo(kiosk_id, unit_id, units[unit_id], code, name, tuple(services))
+        for kiosk_id, unit_id, code, name, services in kiosk_rows
     }
     return CatalogSnapshot(
         organisation_names=dict(org.names) if org else {},

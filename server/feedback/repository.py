@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy import Integer, TextClause, Uuid, bindparam, func, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.database import UTCDateTime, upsert_insert
@@ -57,6 +59,11 @@ class RollupKey(NamedTuple):
 
 @cache
 def _insert_new_statement(dialect: str) -> Any:
+    if dialect == "postgresql":
+        every_column = [column.name for column in responses.columns]
+        return _unnest_insert(responses, every_column, "(id) DO NOTHING RETURNING id").columns(
+            id=Uuid()
+        )
     return (
         upsert_insert(dialect, responses)
         .on_conflict_do_nothing(index_elements=["id"])
@@ -64,18 +71,60 @@ def _insert_new_statement(dialect: str) -> Any:
     )
 
 
+_COUNTED: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "rollups": (rollups, RollupKey._fields),
+    "totals": (totals, TotalKey._fields),
+    "cubes": (cube_table, CubeKey._fields),
+}
+
+
 @cache
 def _increment_statement(dialect: str, table_name: str) -> Any:
-    table, fields = {
-        "rollups": (rollups, RollupKey._fields),
-        "totals": (totals, TotalKey._fields),
-        "cubes": (cube_table, CubeKey._fields),
-    }[table_name]
+    table, fields = _COUNTED[table_name]
+    if dialect == "postgresql":
+        keys = ", ".join(fields)
+        return _unnest_insert(
+            table,
+            [*fields, "count"],
+            f"({keys}) DO UPDATE SET count = {table.name}.count + excluded.count",
+        )
     insert = upsert_insert(dialect, table)
     return insert.on_conflict_do_update(
         index_elements=list(fields),
         set_={"count": table.c.count + insert.excluded.count},
     )
+
+
+def _unnest_insert(table: Any, names: Sequence[str], on_conflict: str) -> TextClause:
+    """PostgreSQL: insert many rows as one array per column, ``ON CONFLICT <on_conflict>``.
+
+    One statement whatever the number of rows, and the driver encodes arrays in C: the
+    row-by-row alternatives (a VALUES list with a parameter per cell, or one execution
+    per row) cost more Python per cell and more PostgreSQL work per row. Column types
+    come from the table; JSON travels as text and is cast back.
+    """
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays, values = [], []
+    for name in names:
+        kind = table.c[name].type.compile(dialect=dialect)
+        is_json = "JSON" in kind
+        arrays.append(f"CAST(:{name} AS {'TEXT' if is_json else kind}[])")
+        values.append(f"CAST({name} AS {kind})" if is_json else name)
+    columns = ", ".join(names)
+    return text(  # names and types are the table's own, never input
+        f"INSERT INTO {table.name} ({columns}) SELECT {', '.join(values)} "  # noqa: S608
+        f"FROM unnest({', '.join(arrays)}) AS incoming({columns}) ON CONFLICT {on_conflict}"
+    )
+
+
+def _as_arrays(
+    rows: Sequence[Mapping[str, Any]], json_columns: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Row dicts as one list per column, for :func:`_unnest_insert` (JSON as text)."""
+    columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in rows[0]}
+    for name in json_columns:
+        columns[name] = [None if v is None else json.dumps(v) for v in columns[name]]
+    return columns
 
 
 def cube_keys(key: RollupKey) -> list[CubeKey]:
@@ -117,7 +166,11 @@ async def insert_new(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -
     if not rows:
         return set()
     # Statements are built once per dialect: building them is a visible cost per request.
-    result = await conn.execute(_insert_new_statement(conn.dialect.name), list(rows))
+    statement = _insert_new_statement(conn.dialect.name)
+    if conn.dialect.name == "postgresql":
+        result = await conn.execute(statement, _as_arrays(rows, json_columns=("reasons",)))
+    else:
+        result = await conn.execute(statement, list(rows))
     return set(result.scalars().all())
 
 
@@ -197,17 +250,21 @@ async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey
     """
     if not increments:
         return
-    params = [{**key._asdict(), "count": n} for key, n in sorted(increments.items())]
-    await conn.execute(_increment_statement(conn.dialect.name, "rollups"), params)
     series: dict[TotalKey, int] = {}
     for key, n in increments.items():
         series[total_key(key)] = series.get(total_key(key), 0) + n
-    params = [{**key._asdict(), "count": n} for key, n in sorted(series.items())]
-    await conn.execute(_increment_statement(conn.dialect.name, "totals"), params)
-    await conn.execute(
-        _increment_statement(conn.dialect.name, "cubes"),
-        [{**key._asdict(), "count": n} for key, n in sorted(cubes_from_rollup(increments).items())],
-    )
+    await _add_counts(conn, "rollups", increments)
+    await _add_counts(conn, "totals", series)
+    await _add_counts(conn, "cubes", cubes_from_rollup(increments))
+
+
+async def _add_counts(conn: AsyncConnection, table_name: str, counts: Mapping[Any, int]) -> None:
+    rows = [{**key._asdict(), "count": n} for key, n in sorted(counts.items())]
+    statement = _increment_statement(conn.dialect.name, table_name)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(statement, _as_arrays(rows))
+    else:
+        await conn.execute(statement, rows)
 
 
 async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:
@@ -251,8 +308,12 @@ async def rollup_contents(conn: AsyncConnection) -> dict[RollupKey, int]:
     }
 
 
-async def totals_by_series(conn: AsyncConnection) -> list[Any]:
-    """All-time counts per metric series, excluding misuse (one row per series)."""
+async def totals_by_series(
+    conn: AsyncConnection, at_least: int = 1
+) -> list[tuple[int, int, int, str, str, str, int]]:
+    """All-time counts per metric series of ``at_least`` answers, excluding misuse (one
+    row per series): (unit_id, path_id, step_id, channel, contact_mode, option, total) as
+    plain tuples, since every scrape walks thousands of them."""
     stmt = select(
         totals.c.unit_id,
         totals.c.path_id,
@@ -261,8 +322,8 @@ async def totals_by_series(conn: AsyncConnection) -> list[Any]:
         totals.c.contact_mode,
         totals.c.option,
         totals.c.count.label("total"),
-    ).where(totals.c.misuse.is_(False), totals.c.count > 0)
-    return list(await conn.execute(stmt))
+    ).where(totals.c.misuse.is_(False), totals.c.count >= max(1, at_least))
+    return [tuple(row) for row in (await conn.execute(stmt)).all()]
 
 
 async def totals_contents(conn: AsyncConnection) -> dict[TotalKey, int]:
