@@ -5,6 +5,13 @@ atomic claim, ``UPDATE … SET next_run_at = now + period WHERE name = … AND
 next_run_at <= now``: exactly one claimer sees a changed row, on PostgreSQL and SQLite
 alike, so no advisory-lock dialect code is needed and a crashed runner simply leaves
 the job to the next period.
+
+Stopping is graceful: the loop checks a stop event between jobs and while it waits for
+the next poll, and ``stop()`` lets the job in hand finish, cancelling it only past a
+grace period. Cancelling a job in the middle of a statement makes SQLAlchemy hard-close
+its connection without a rollback; on SQLite a half-read ``UPDATE … RETURNING`` (the
+claim itself is one) then keeps the write lock until the cursor is garbage-collected,
+so the next writer at shutdown waited out the whole busy timeout.
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ class Scheduler:
         self._clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def claim(self, job: Job) -> bool:
         """True if this process won the job's current period."""
@@ -88,6 +96,8 @@ class Scheduler:
         """Run every job this process wins now; returns their names."""
         ran = []
         for job in self._jobs:
+            if self._stopping.is_set():  # leave the rest unclaimed, due for other processes
+                break
             if await self.claim(job):
                 try:
                     await job.run(self._engine)
@@ -98,22 +108,30 @@ class Scheduler:
 
     def start(self) -> None:
         if self._jobs and self._task is None:
-            self._task = asyncio.create_task(self._loop())
+            self._stopping = asyncio.Event()
+            self._task = asyncio.create_task(self._loop(), name="kaiku-scheduler")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, grace: float = 15.0) -> None:
+        """Let the job in hand finish, claim no more; cancel only after ``grace`` seconds."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            log.warning("scheduled job still running %s s after stop: cancelling it", grace)
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.run_due()
             except Exception:  # the database may be away; try again next poll
                 log.warning("scheduler could not claim jobs; retrying", exc_info=True)
-            await asyncio.sleep(self._poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._poll)
 
 
 async def next_runs(engine: AsyncEngine) -> dict[str, dt.datetime]:

@@ -1,19 +1,25 @@
-"""Scheduled jobs run once per period across processes; raw retention keeps roll-ups."""
+"""Scheduled jobs run once per period across processes and stop gracefully; raw retention
+keeps roll-ups."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import logging
+import time
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from server.database import create_engine
 from server.feedback import repository
 from server.feedback.retention import purge_raw_responses
-from server.jobs import Job, Scheduler
+from server.jobs import Job, ScheduledJob, Scheduler
 from server.settings import Settings, SettingsError
 from tests.feedback.helpers import answer, bearer
 from tests.support.fixtures import Seeded
@@ -69,6 +75,130 @@ def test_a_failing_job_does_not_stop_the_others(settings: Settings) -> None:
 
     assert asyncio.run(main()) == ["broken", "fine"]
     assert done == ["fine"]
+
+
+# One write that takes a while (~0.1-0.3 s) on both backends and returns rows, as the
+# scheduler's own claim does: on SQLite an unfinished UPDATE … RETURNING keeps the lock.
+SLOW_WRITE = text(
+    "UPDATE scheduled_jobs SET last_owner = CASE WHEN (WITH RECURSIVE c(n) AS "
+    "(SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 400000) SELECT count(*) FROM c) > 0 "
+    "THEN 'finished' ELSE '' END WHERE name = 'slow' RETURNING name"
+)
+
+
+async def _owners(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(ScheduledJob.name, ScheduledJob.last_owner))
+        return {row.name: row.last_owner for row in rows}
+
+
+def test_stop_lets_a_job_in_a_write_transaction_finish_and_leaves_no_lock(
+    settings: Settings,
+) -> None:
+    """Shutdown right after startup (when due jobs run) must not cut a job's transaction.
+
+    Cancelling it mid-statement made SQLAlchemy hard-close the connection without a
+    rollback; on SQLite the half-read UPDATE … RETURNING then kept the write lock, and
+    the outbox worker's release at shutdown waited the whole 10 s busy timeout.
+    """
+    started = asyncio.Event()
+
+    async def slow(engine: AsyncEngine) -> None:
+        async with engine.begin() as conn:
+            assert (await conn.execute(SLOW_WRITE)).all() == [("slow",)]
+
+    def sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement == SLOW_WRITE.text:  # stop() comes while the database works on it
+            started.set()
+
+    async def main() -> tuple[dict[str, str], float]:
+        engine = create_engine(settings)
+        event.listen(engine.sync_engine, "before_cursor_execute", sent)
+        # Another process, quick to give up: a write it cannot make fails within 0.5 s.
+        other = create_engine(dataclasses.replace(settings, db_statement_timeout_seconds=0.5))
+        try:
+            async with other.connect() as probe:  # connected beforehand: it writes at once
+                await probe.execute(select(1))
+                await probe.commit()
+                scheduler = Scheduler(engine, [Job("slow", dt.timedelta(days=1), slow)], 60)
+                scheduler.start()
+                await started.wait()
+                await scheduler.stop()
+                begun = time.monotonic()
+                await probe.execute(insert(ScheduledJob).values(name="next", next_run_at=now))
+                await probe.commit()
+                waited = time.monotonic() - begun
+            owners = await _owners(other)
+        finally:
+            await engine.dispose()
+            await other.dispose()
+        return owners, waited
+
+    now = dt.datetime.now(dt.UTC)
+    owners, waited = asyncio.run(main())
+    assert owners == {"slow": "finished", "next": ""}, "the job ran to its commit"
+    assert waited < 0.5, "nothing holds a lock after stop()"
+
+
+def test_stop_does_not_claim_jobs_it_would_not_run(settings: Settings) -> None:
+    """A stopping process finishes the job in hand and leaves later ones to the others."""
+    started = asyncio.Event()
+    ran: list[str] = []
+
+    async def first(engine: AsyncEngine) -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+        ran.append("first")
+
+    async def second(engine: AsyncEngine) -> None:
+        ran.append("second")
+
+    jobs = [Job("first", dt.timedelta(days=1), first), Job("second", dt.timedelta(days=1), second)]
+
+    async def main() -> list[str]:
+        engine = create_engine(settings)
+        try:
+            scheduler = Scheduler(engine, jobs, 60)
+            scheduler.start()
+            await started.wait()
+            await scheduler.stop()
+            # Another process, later: the second job is still due there.
+            return await Scheduler(engine, jobs).run_due()
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(main()) == ["second"]
+    assert ran == ["first", "second"]
+
+
+def test_stop_returns_at_once_between_polls_and_cancels_a_job_past_the_grace(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stop_after_start(hang: bool, grace: float) -> float:
+        started, forever = asyncio.Event(), asyncio.Event()
+
+        async def work(engine: AsyncEngine) -> None:
+            started.set()
+            if hang:
+                await forever.wait()
+
+        engine = create_engine(settings)
+        try:
+            job = Job("hangs" if hang else "quick", dt.timedelta(days=1), work)
+            scheduler = Scheduler(engine, [job], poll_seconds=60)
+            scheduler.start()
+            await started.wait()
+            await asyncio.sleep(0.05)  # a quick job is done: the loop waits for its next poll
+            begun = time.monotonic()
+            await scheduler.stop(grace=grace)
+            return time.monotonic() - begun
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(stop_after_start(False, 30)) < 1, "stop() must not wait out the poll"
+    caplog.set_level(logging.WARNING, "kaiku.jobs")
+    assert 0.3 <= asyncio.run(stop_after_start(True, 0.3)) < 2
+    assert "cancelling it" in caplog.text
 
 
 def test_retention_removes_old_raw_rows_and_keeps_the_rollups(
