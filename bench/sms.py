@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench.common import running_kaiku
-from tests.support.fake_46elks import Fake46elks
+from tests.support.fake_46elks import Fake46elks, live_sms_env
 
 CONNECTIONS = 32
 RETRIES = 3
@@ -108,15 +108,7 @@ def wait_for(fake: Fake46elks, count: int) -> None:
 def run(backend: str, count: int, workers: int) -> Result:
     with Fake46elks(username="bench", password="bench-secret") as fake:
         env = {
-            "KAIKU_SMS_GATEWAY": "46elks",
-            "KAIKU_SMS_46ELKS_USERNAME": "bench",
-            "KAIKU_SMS_46ELKS_PASSWORD": "bench-secret",
-            "KAIKU_SMS_46ELKS_SENDER": "Kaiku",
-            "KAIKU_SMS_46ELKS_BASE_URL": fake.base_url,
-            "KAIKU_SMS_DELAY_MINUTES": "0",
-            "KAIKU_SMS_WINDOW_START_HOUR": "0",
-            "KAIKU_SMS_WINDOW_END_HOUR": "24",
-            "KAIKU_OUTBOX_POLL_SECONDS": "0.2",
+            **live_sms_env(fake),
             # Measure the path, not the per-key limiter (1,200/min in production).
             "KAIKU_RATE_LIMIT_INTEGRATION_PER_MINUTE": "1000000",
         }

@@ -17,7 +17,7 @@ from server.feedback.models import Response
 from server.messaging.models import OutboxMessage
 from tests.sms.helpers import contact, token_in
 from tests.support.databases import backend
-from tests.support.fake_46elks import Fake46elks
+from tests.support.fake_46elks import Fake46elks, live_sms_env
 from tests.support.live import live_kaiku
 
 pytestmark = pytest.mark.db
@@ -35,15 +35,7 @@ def _wait_for_message(fake: Fake46elks, timeout: float = 20) -> Any:
 def test_fifty_concurrent_submits_store_exactly_one_answer() -> None:
     with Fake46elks(username="u", password="p") as fake:
         env = {
-            "KAIKU_SMS_GATEWAY": "46elks",
-            "KAIKU_SMS_46ELKS_USERNAME": "u",
-            "KAIKU_SMS_46ELKS_PASSWORD": "p",
-            "KAIKU_SMS_46ELKS_SENDER": "Kaiku",
-            "KAIKU_SMS_46ELKS_BASE_URL": fake.base_url,
-            "KAIKU_SMS_DELAY_MINUTES": "0",
-            "KAIKU_SMS_WINDOW_START_HOUR": "0",
-            "KAIKU_SMS_WINDOW_END_HOUR": "24",
-            "KAIKU_OUTBOX_POLL_SECONDS": "0.2",
+            **live_sms_env(fake),
             # This test is about atomic single use, not the per-token rate limit.
             "KAIKU_RATE_LIMIT_ANSWER_PER_MINUTE": "1000",
         }
