@@ -55,12 +55,15 @@ def running_kaiku(
         yield server
 
 
-def kiosk_fleet(server: LiveKaiku, count: int) -> list[str]:
+def kiosk_fleet(server: LiveKaiku, count: int, workers: int = 1) -> list[str]:
     """Device keys of ``count`` kiosks like the seeded one (same unit and services).
 
     Load comes from many kiosks, as in a deployment: each device key has its own rate
     limit (KAIKU_RATE_LIMIT_KIOSK_PER_MINUTE), its own repeat-tap check and its own
     cache entry, and a benchmark from a single key would measure that key's limit.
+    Every kiosk sends ``3 × workers`` heartbeats first, so that each worker process has
+    most likely seen every key (its key cache and rate-limit lease), as in a fleet that
+    has been running: otherwise a short run on several workers measures cold caches.
     """
 
     async def make(session: AsyncSession) -> list[str]:
@@ -77,7 +80,7 @@ def kiosk_fleet(server: LiveKaiku, count: int) -> list[str]:
         return [key.secret for key in keys]
 
     keys: list[str] = server.run(make)
-    _heartbeat_all(server.base_url, keys)
+    _heartbeat_all(server.base_url, keys * (3 * workers))
     return keys
 
 
@@ -305,10 +308,15 @@ def _processes() -> dict[int, tuple[int, str, float]]:
 
 @dataclass(frozen=True)
 class CpuSample:
-    """CPU seconds so far of the Kaiku process tree and of PostgreSQL backends serving it."""
+    """CPU seconds so far of the Kaiku process tree and of each PostgreSQL backend serving it.
+
+    Backends are kept per pid: one that exits between two samples (a pool connection
+    closed) takes its CPU time with it, so only the growth of backends still alive is
+    summed. The PostgreSQL figure is therefore a lower bound, never a negative one.
+    """
 
     server: float
-    postgres: float
+    postgres: dict[int, float]
     wall: float
 
     @classmethod
@@ -322,15 +330,16 @@ class CpuSample:
         backend = f" {database_url.rsplit('/', 1)[1]} " if "postgresql" in database_url else None
         return cls(
             server=sum(table[pid][2] for pid in tree if pid in table),
-            postgres=sum(
-                cpu
-                for _, command, cpu in table.values()
+            postgres={
+                pid: cpu
+                for pid, (_, command, cpu) in table.items()
                 if backend and command.startswith("postgres:") and backend in command
-            ),
+            },
             wall=time.monotonic(),
         )
 
     def cores_since(self, earlier: CpuSample) -> tuple[float, float]:
         """Average cores used by (server, PostgreSQL) between ``earlier`` and now."""
         span = (self.wall - earlier.wall) or 1.0
-        return (self.server - earlier.server) / span, (self.postgres - earlier.postgres) / span
+        postgres = sum(cpu - earlier.postgres.get(pid, 0.0) for pid, cpu in self.postgres.items())
+        return (self.server - earlier.server) / span, postgres / span

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from bench import bare_stack
 from bench.common import (
     CpuSample,
     Load,
@@ -161,7 +162,7 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
     unanswered_so_far = 0
     env = dict(item.split("=", 1) for item in args.env)
     with running_kaiku(backend, workers, env) as server:
-        keys = tuple(kiosk_fleet(server, args.kiosks))
+        keys = tuple(kiosk_fleet(server, args.kiosks, workers))
         for kind, batch in (("single", 0), ("batch", args.batch_size)):
 
             def load(seconds: float, batch: int = batch) -> Load:
@@ -186,6 +187,24 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
     return rows
 
 
+#: Issue 2's targets as shares of its own yardstick figures (3,300/s and 60,000/s).
+YARDSTICK_SHARE = {"single": 2500 / 3300, "batch": 30_000 / 60_000}
+
+
+def print_against_yardstick(args: argparse.Namespace, workers: int, rows: list[Row]) -> None:
+    """The bare stack right after Kaiku, same workers and load: how far Kaiku is from what
+    the machine does today, next to the share the issue's targets ask for."""
+    bare = bare_stack.measure(workers, args.seconds, args.warmup, args.connections, args.batch_size)
+    for row in rows:
+        share = row.rate / bare[row.kind] if bare.get(row.kind) else 0.0
+        wanted = YARDSTICK_SHARE[row.kind]
+        print(
+            f"    Kaiku {row.kind} = {share:.0%} of the bare stack "
+            f"(the issue's target is {wanted:.0%} of it)",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.ingest", description=__doc__.split("\n")[0]
@@ -203,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--kiosks", type=int, default=1000, help="device keys the requests take in turn"
+    )
+    parser.add_argument(
+        "--yardstick",
+        action="store_true",
+        help="after each PostgreSQL server, run issue 2's bare stack (bench.bare_stack) "
+        "with the same workers and load, and print Kaiku's share of it",
     )
     parser.add_argument(
         "--loadgen",
@@ -226,7 +251,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.seconds:g} s per run, batches of {args.batch_size}, {args.kiosks} kiosks"
     )
     print(HEADER)
-    rows = [row for b in backends for w in worker_counts for row in measure(args, b, w)]
+    rows: list[Row] = []
+    for backend in backends:
+        for workers in worker_counts:
+            measured = measure(args, backend, workers)
+            rows += measured
+            if args.yardstick and backend == "postgresql":
+                print_against_yardstick(args, workers, measured)
     print(LEGEND)
     mismatches = [row for row in rows if not row.consistent]
     if mismatches:

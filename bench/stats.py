@@ -4,7 +4,9 @@ Answers are generated over two years (weekday opening hours in Helsinki, every p
 step, channel and contact mode of the example catalog) and bulk-loaded straight into
 ``responses`` and ``response_rollups`` (COPY on PostgreSQL, executemany on SQLite), then
 the main statistics requests and a ``/metrics`` scrape are timed in-process through the
-real application (p50 of 20 runs each, after one warm-up).
+real application (p50 of 20 runs each, after one warm-up). Every size is loaded first, into
+its own database; then each request is timed against the sizes in turns, so that they are
+compared in the same seconds.
 
     python -m bench.stats                         # both backends, 100k and 5M
     python -m bench.stats --backend sqlite --sizes 100000
@@ -21,8 +23,10 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -253,21 +257,40 @@ def requests(catalog: CatalogSnapshot) -> dict[str, tuple[str, dict[str, str]]]:
     }  # fmt: skip
 
 
-def p50_ms(call: Callable[[], Any]) -> float:
-    """Median of RUNS timed calls after a warm-up; calls slower than a second get fewer
-    runs (at least 5, within about BUDGET_S), since their verdict is not in doubt."""
-    call()
-    times: list[float] = []
-    while len(times) < RUNS:
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-        if len(times) >= 5 and sum(times) > BUDGET_S * 1000:
+def interleaved_p50_ms(calls: Sequence[Callable[[], Any]]) -> list[float]:
+    """Median of RUNS timed calls of each of ``calls``, taken in turns.
+
+    The sizes are compared in the same seconds: a burst of other work on the machine
+    slows every size alike instead of whichever happened to be measured then. Calls
+    slower than a second get fewer rounds (at least 5, within about BUDGET_S), since
+    their verdict is not in doubt.
+    """
+    for call in calls:
+        call()  # warm-up
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(RUNS):
+        for call, taken in zip(calls, times, strict=True):
+            start = time.perf_counter()
+            call()
+            taken.append((time.perf_counter() - start) * 1000)
+        if len(times[0]) >= 5 and sum(map(sum, times)) > BUDGET_S * 1000:
             break
-    return statistics.median(times)
+    return [statistics.median(taken) for taken in times]
 
 
-def measure(backend: str, n: int) -> tuple[dict[str, float], int, float]:
+@dataclass(frozen=True)
+class Loaded:
+    """A database holding ``answers`` generated answers, and a manager key to read it."""
+
+    answers: int
+    url: str
+    catalog: CatalogSnapshot
+    manager_key: str
+    rollup_rows: int
+    load_seconds: float
+
+
+def load(backend: str, n: int) -> Loaded:
     url = create_database(backend)
     try:
         catalog, key = asyncio.run(prepare(url))
@@ -276,26 +299,38 @@ def measure(backend: str, n: int) -> tuple[dict[str, float], int, float]:
             rollups = asyncio.run(load_postgresql(url, catalog, n))
         else:
             rollups = load_sqlite(url, catalog, n)
-        load_s = time.perf_counter() - start
-        settings = Settings(
-            env="test",
-            database_url=url,
-            auto_migrate=False,
-            metrics_refresh_seconds=0,
-            auth_cache_seconds=3600,
-        )
-        headers = {"Authorization": f"Bearer {key}"}
-        result: dict[str, float] = {}
-        with TestClient(create_app(settings)) as client:
-            for name, (path, params) in requests(catalog).items():
-
-                def call(path: str = path, params: dict[str, str] = params) -> None:
-                    client.get(path, params=params, headers=headers).raise_for_status()
-
-                result[name] = p50_ms(call)
-        return result, rollups, load_s
-    finally:
+    except BaseException:
         drop_database(url)
+        raise
+    return Loaded(n, url, catalog, key, rollups, time.perf_counter() - start)
+
+
+def measure(loaded: Sequence[Loaded]) -> dict[str, list[float]]:
+    """p50 per request name, one figure per loaded database (in order), taken in turns."""
+    with ExitStack() as stack:
+        clients = []
+        for each in loaded:
+            settings = Settings(
+                env="test",
+                database_url=each.url,
+                auto_migrate=False,
+                metrics_refresh_seconds=0,
+                auth_cache_seconds=3600,
+            )
+            client = stack.enter_context(TestClient(create_app(settings)))
+            client.headers["Authorization"] = f"Bearer {each.manager_key}"
+            clients.append(client)
+        result: dict[str, list[float]] = {}
+        for name, (path, params) in requests(loaded[0].catalog).items():
+            calls = [
+                partial(_get, client, path, params) for client in clients
+            ]  # the same request against each size
+            result[name] = interleaved_p50_ms(calls)
+        return result
+
+
+def _get(client: TestClient[Any], path: str, params: dict[str, str]) -> None:
+    client.get(path, params=params).raise_for_status()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,16 +342,25 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     missed = False
     for backend in backends:
-        figures: dict[int, dict[str, float]] = {}
-        for n in sizes:
-            figures[n], rollups, load_s = measure(backend, n)
-            print(f"\n{backend}: {n:,} answers, {rollups:,} roll-up rows, loaded in {load_s:.0f} s")
-        names = list(figures[sizes[0]])
+        loaded: list[Loaded] = []
+        try:
+            for n in sizes:
+                loaded.append(load(backend, n))
+                each = loaded[-1]
+                print(
+                    f"\n{backend}: {n:,} answers, {each.rollup_rows:,} roll-up rows, "
+                    f"loaded in {each.load_seconds:.0f} s",
+                    flush=True,
+                )
+            figures = measure(loaded)
+        finally:
+            for each in loaded:
+                drop_database(each.url)
         header = " | ".join(f"{n:,} p50 ms" for n in sizes)
         print(f"\n| {backend} | {header} | target |\n|---|{'---|' * len(sizes)}---|")
-        for name in names:
-            cells = " | ".join(f"{figures[n][name]:.1f}" for n in sizes)
-            small, big = figures[sizes[0]][name], figures[sizes[-1]][name]
+        for name, times in figures.items():
+            cells = " | ".join(f"{ms:.1f}" for ms in times)
+            small, big = times[0], times[-1]
             ok = big < TARGET_MS and big <= 2 * small
             missed |= not ok
             print(f"| {name} | {cells} | {'PASS' if ok else 'MISS'} |")
