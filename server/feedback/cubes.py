@@ -4,7 +4,7 @@ The hourly roll-up has every dimension, and at realistic volumes most of its cel
 one answer: a year of one path is as many rows as answers. A cube keeps fewer dimensions
 at a coarser grain (a Helsinki day or month), so a year of one path by step is a few
 thousand rows whatever the volume. Every answer is counted in every cube in the same
-transaction as the hourly roll-up (see ``repository.increment_rollups``), and a query
+transaction as the hourly roll-up (see ``repository.insert_counted``), and a query
 picks the cheapest cube that has its dimensions, whose grain is no coarser than the
 periods it groups by, and whose buckets line up with its time window.
 

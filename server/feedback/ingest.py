@@ -210,15 +210,11 @@ class IngestService:
         """Insert new rows; return each row's result and the fingerprint stored per id."""
         # Sorted by id: concurrent batches with overlapping ids lock in the same order.
         rows.sort(key=lambda row: str(row.id))
-        async with self._engine.begin() as conn:
+        async with repository.ingest_connection(self._engine) as conn:
             await self._flag_repeat_taps(conn, rows)
-            inserted = await repository.insert_new(conn, [vars(row).copy() for row in rows])
-            increments: dict[RollupKey, int] = {}
-            for row in rows:
-                if row.id in inserted:
-                    key = row.rollup_key()
-                    increments[key] = increments.get(key, 0) + 1
-            await repository.increment_rollups(conn, increments)
+            inserted = await repository.insert_counted(
+                conn, [vars(row) for row in rows], [row.rollup_key() for row in rows]
+            )
             existing = await repository.fingerprints(
                 conn, (row.id for row in rows if row.id not in inserted)
             )
