@@ -14,7 +14,7 @@ from sqlalchemy import Integer, TextualSelect, Uuid, bindparam, func, select, te
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.database import UTCDateTime, upsert_insert
+from server.database import UTCDateTime, autocommit, upsert_insert
 from server.feedback import cubes
 from server.feedback.cubes import CubeKey
 from server.feedback.models import Response, ResponseCube, ResponseRollup, ResponseTotal
@@ -186,8 +186,8 @@ async def ingest_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     transaction around it all.
     """
     if engine.dialect.name == "postgresql":
-        async with engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit(engine) as conn:
+            yield conn
     else:
         async with engine.begin() as conn:
             yield conn

@@ -7,6 +7,8 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any, cast
 
+from hypothesis import given
+from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import event
@@ -15,19 +17,25 @@ from server.auth.roles import Role
 from server.database import create_engine
 from server.feedback.kiosks import create_pairing_code, kiosk_by_code
 from server.feedback.tokens import receipt_secret
-from server.ratelimit import LEASE_DIVISOR, RateLimited, RateLimiter, pairing_limits, token_key
+from server.ratelimit import (
+    LEASE_DIVISOR,
+    WINDOW_SECONDS,
+    RateLimited,
+    RateLimiter,
+    _window,
+    pairing_limits,
+    token_key,
+)
 from server.settings import Settings
 from tests.auth.helpers import add_user, sign_in
 from tests.feedback.helpers import answer, bearer
 from tests.security.helpers import NOW, client_with
 from tests.support.fixtures import KIOSK, seed
 
-WINDOW_LEFT = 60 - int(NOW % 60)
-
 
 def _assert_limited(reply: Any, html: bool = False) -> None:
     assert reply.status_code == 429, reply.text
-    assert 1 <= int(reply.headers["retry-after"]) <= WINDOW_LEFT + 1
+    assert 1 <= int(reply.headers["retry-after"]) <= WINDOW_SECONDS + 1
     if html:
         assert reply.headers["content-type"].startswith("text/html")
         assert "try again" in reply.text
@@ -240,3 +248,16 @@ def test_sms_callbacks_have_a_budget_each_and_strangers_spend_none(settings: Set
             assert _callback(client, "inbound").status_code == 200
         _assert_limited(_callback(client, "inbound"))
         assert _callback(client, "receipts").status_code != 429  # receipts count apart
+
+
+@given(key=st.text(max_size=80), now=st.floats(min_value=0, max_value=4e9))
+def test_a_window_holds_the_moment_and_is_the_same_in_every_process(key: str, now: float) -> None:
+    start = _window(key, now)
+    assert start <= now < start + WINDOW_SECONDS
+    assert _window(key, now) == start  # derived from the key alone: no process state
+
+
+def test_a_fleet_of_kiosks_does_not_renew_its_leases_in_one_instant() -> None:
+    keys = [f"key:{key_id}" for key_id in range(1, 1001)]  # as the middleware names them
+    boundaries = {_window(key, NOW) % WINDOW_SECONDS for key in keys}
+    assert len(boundaries) >= 50  # spread over the minute, not all on the full minute
