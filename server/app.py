@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -97,6 +98,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await upgrade(engine)
         services.outbox.start()
         services.scheduler.start()
+        # What start-up loaded (modules, routes, caches) lives as long as the process:
+        # frozen, full collections stop walking it. Unfrozen, each one paused the event
+        # loop for 70-90 ms under load, every few seconds (in the p99 of every request).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ after ``ttl`` seconds; a change made by another process shows up within that tim
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.catalog.models import Kiosk, Organisation, PathStep, ServicePath, Unit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,25 +116,48 @@ async def load_snapshot(session: AsyncSession) -> CatalogSnapshot:
 
 
 class CatalogCache:
-    """Per-process catalog copy, refreshed after ``ttl`` seconds or on :meth:`invalidate`."""
+    """Per-process catalog copy, reloaded ``ttl`` seconds after the last load or on
+    :meth:`invalidate`.
+
+    A copy past its ``ttl`` is still served while one background task reloads it: making
+    every request wait for the reload stalled all answers in flight every ``ttl`` seconds
+    (with a thousand kiosks, the p99 of single answers). Only with no copy (first use,
+    after :meth:`invalidate`, or ``ttl`` 0 as in tests) does a request wait for the load.
+    """
 
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
         self._snapshot: CatalogSnapshot | None = None
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
+        self._reload: asyncio.Task[None] | None = None
 
     def invalidate(self) -> None:
         self._snapshot = None
 
     async def get(self, engine: AsyncEngine) -> CatalogSnapshot:
         snapshot = self._snapshot
-        if snapshot is not None and time.monotonic() - self._loaded_at < self._ttl:
+        if snapshot is not None and self._ttl > 0:
+            if time.monotonic() - self._loaded_at >= self._ttl and self._reload is None:
+                self._reload = asyncio.create_task(self._reload_in_background(engine))
             return snapshot
         async with self._lock:
-            if self._snapshot is not None and time.monotonic() - self._loaded_at < self._ttl:
-                return self._snapshot
-            async with AsyncSession(engine) as session:
-                self._snapshot = await load_snapshot(session)
-            self._loaded_at = time.monotonic()
+            if self._snapshot is None or self._ttl <= 0:
+                await self._load(engine)
+            assert self._snapshot is not None
             return self._snapshot
+
+    async def _load(self, engine: AsyncEngine) -> None:
+        async with AsyncSession(engine) as session:
+            self._snapshot = await load_snapshot(session)
+        self._loaded_at = time.monotonic()
+
+    async def _reload_in_background(self, engine: AsyncEngine) -> None:
+        try:
+            async with self._lock:
+                await self._load(engine)
+        except Exception:  # the database may be down: keep serving the copy, retry later
+            log.warning("catalog reload failed; serving the previous copy", exc_info=True)
+            self._loaded_at = time.monotonic()
+        finally:
+            self._reload = None
