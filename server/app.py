@@ -108,7 +108,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             # Each finishes the work in hand (up to its grace); side by side, so a
             # container's stop timeout covers one grace, not their sum.
-            await asyncio.gather(services.scheduler.stop(), services.outbox.stop())
+            await asyncio.gather(
+                services.scheduler.stop(),
+                services.outbox.stop(),
+                services.catalog.reloads.finish(),
+                app.state.rate_limiter.cleanups.finish(),
+            )
             await services.sms_gateway.aclose()
             await engine.dispose()
 

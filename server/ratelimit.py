@@ -27,11 +27,9 @@ one request however many answers it carries, so it counts as one hit.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import logging
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -51,11 +49,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.auth.guards import resolve_principal
 from server.auth.models import AuditEvent, RateLimitCounter
 from server.auth.roles import Role
+from server.background import OneAtATime
 from server.database import autocommit, upsert_insert
 from server.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, Problem, ProblemBody
 from server.settings import Settings
 
-log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 LEASE_DIVISOR = 20
 CLEANUP_EVERY_SECONDS = 60.0
@@ -98,7 +96,10 @@ class RateLimiter:
     clock: Callable[[], float] = time.time
     _last_cleanup: float = 0.0
     _leases: dict[str, _Lease] = field(default_factory=dict)
-    _cleanup: asyncio.Task[None] | None = None
+    cleanups: OneAtATime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cleanups = OneAtATime("rate-limit clean-up", self._forget_old_windows)
 
     async def hit(self, key: str, limit: int) -> None:
         """Count one request for ``key``; raise :class:`RateLimited` beyond ``limit``/minute."""
@@ -145,27 +146,21 @@ class RateLimiter:
         )
         async with autocommit(self.engine) as conn:
             hits = int((await conn.execute(stmt)).scalar_one())
-        if now - self._last_cleanup > CLEANUP_EVERY_SECONDS and self._cleanup is None:
+        if now - self._last_cleanup > CLEANUP_EVERY_SECONDS:
             self._last_cleanup = now
-            self._cleanup = asyncio.create_task(
-                self._forget_windows_before(now - 2 * WINDOW_SECONDS)
-            )
+            self.cleanups.start()
         granted = min(size, limit - (hits - size))
         return granted if granted > 0 else -1
 
-    async def _forget_windows_before(self, moment: float) -> None:
-        """Drop counters and leases of windows that started before ``moment``, in the
-        background: no request waits for it."""
-        try:
-            self._leases = {k: v for k, v in self._leases.items() if v.window >= moment}
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    delete(RateLimitCounter).where(RateLimitCounter.window_start < moment)
-                )
-        except Exception:  # the next clean-up tries again
-            log.warning("rate-limit clean-up failed", exc_info=True)
-        finally:
-            self._cleanup = None
+    async def _forget_old_windows(self) -> None:
+        """Drop counters and leases of windows long over (in the background: no request
+        waits for it)."""
+        before = self.clock() - 2 * WINDOW_SECONDS
+        self._leases = {k: v for k, v in self._leases.items() if v.window >= before}
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(RateLimitCounter).where(RateLimitCounter.window_start < before)
+            )
 
     async def check_sign_in(self, settings: Settings, username: str) -> None:
         """Refuse a sign-in after too many recent failures for this name, or overall."""

@@ -7,7 +7,6 @@ after ``ttl`` seconds; a change made by another process shows up within that tim
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,9 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.background import OneAtATime
 from server.catalog.models import Kiosk, Organisation, PathStep, ServicePath, Unit
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,6 +121,7 @@ class CatalogCache:
     every request wait for the reload stalled all answers in flight every ``ttl`` seconds
     (with a thousand kiosks, the p99 of single answers). Only with no copy (first use,
     after :meth:`invalidate`, or ``ttl`` 0 as in tests) does a request wait for the load.
+    If the reload fails (say, the database is down), the copy is served on.
     """
 
     def __init__(self, ttl: float) -> None:
@@ -130,7 +129,8 @@ class CatalogCache:
         self._snapshot: CatalogSnapshot | None = None
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
-        self._reload: asyncio.Task[None] | None = None
+        self._engine: AsyncEngine | None = None
+        self.reloads = OneAtATime("catalog reload", self._reload)
 
     def invalidate(self) -> None:
         self._snapshot = None
@@ -138,8 +138,9 @@ class CatalogCache:
     async def get(self, engine: AsyncEngine) -> CatalogSnapshot:
         snapshot = self._snapshot
         if snapshot is not None and self._ttl > 0:
-            if time.monotonic() - self._loaded_at >= self._ttl and self._reload is None:
-                self._reload = asyncio.create_task(self._reload_in_background(engine))
+            if time.monotonic() - self._loaded_at >= self._ttl:
+                self._engine = engine
+                self.reloads.start()
             return snapshot
         async with self._lock:
             if self._snapshot is None or self._ttl <= 0:
@@ -152,12 +153,8 @@ class CatalogCache:
             self._snapshot = await load_snapshot(session)
         self._loaded_at = time.monotonic()
 
-    async def _reload_in_background(self, engine: AsyncEngine) -> None:
-        try:
-            async with self._lock:
-                await self._load(engine)
-        except Exception:  # the database may be down: keep serving the copy, retry later
-            log.warning("catalog reload failed; serving the previous copy", exc_info=True)
-            self._loaded_at = time.monotonic()
-        finally:
-            self._reload = None
+    async def _reload(self) -> None:
+        assert self._engine is not None
+        self._loaded_at = time.monotonic()  # after a failure too: retried after the ttl
+        async with self._lock:
+            await self._load(self._engine)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
     Uuid,
@@ -68,7 +69,11 @@ class Response(Base):
 
 
 class RolledUpCounts:
-    """Columns every time-bucketed roll-up shares: a bucket, the dimensions, a count."""
+    """Columns every time-bucketed roll-up shares: a bucket, the dimensions, a count.
+
+    A cell's count may be spread over several rows, one per ``shard`` (see migration
+    0015): readers always sum over the shards.
+    """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bucket: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -80,6 +85,7 @@ class RolledUpCounts:
     question: Mapped[str] = mapped_column(String(32))
     option: Mapped[str] = mapped_column(String(16))
     misuse: Mapped[bool] = mapped_column(Boolean)
+    shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     count: Mapped[int] = mapped_column(Integer)
 
 
@@ -96,6 +102,7 @@ class ResponseRollup(RolledUpCounts, Base):
             "question",
             "option",
             "misuse",
+            "shard",
             name="uq_response_rollups_key",
         ),
         Index("ix_response_rollups_path_bucket", "path_id", "bucket"),
@@ -116,6 +123,7 @@ class ResponseTotal(Base):
             "contact_mode",
             "option",
             "misuse",
+            "shard",
             name="uq_response_totals_key",
         ),
     )
@@ -128,6 +136,7 @@ class ResponseTotal(Base):
     contact_mode: Mapped[str] = mapped_column(String(16))
     option: Mapped[str] = mapped_column(String(16))
     misuse: Mapped[bool] = mapped_column(Boolean)
+    shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     count: Mapped[int] = mapped_column(Integer)
 
 
@@ -166,6 +175,7 @@ class ResponseCube(RolledUpCounts, Base):
             "question",
             "option",
             "misuse",
+            "shard",
             name="uq_response_cubes_key",
         ),
         Index("ix_response_cubes_path_bucket", "cube", "path_id", "bucket"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -25,6 +26,12 @@ rollups = ResponseRollup.__table__
 totals = ResponseTotal.__table__
 cube_table = ResponseCube.__table__
 
+
+SHARDS = 4
+"""Rows a hot counter cell may be spread over on PostgreSQL (see migration 0015): four
+concurrent ingests can count in one cell without waiting for each other's commit, while
+a cell is at most four rows for the statistics to sum."""
+_shard_turns = itertools.count()
 
 REBUILD_TOTALS_SQL = (
     "INSERT INTO response_totals "
@@ -85,7 +92,7 @@ def _increment_statement(dialect: str, table_name: str) -> Any:
         )
     insert = upsert_insert(dialect, table)
     return insert.on_conflict_do_update(
-        index_elements=list(fields),
+        index_elements=[*fields, "shard"],
         set_={"count": table.c.count + insert.excluded.count},
     )
 
@@ -96,7 +103,7 @@ def _insert_counted_statement() -> TextualSelect:
 
     ``:rows`` holds the answers, each with ``rk``, the index of its roll-up key; ``:rollups``,
     ``:totals`` and ``:cubes`` hold the cells each key adds to (a key's cells, one per
-    cube, in ``:cubes``). Only answers the insert keeps are counted.
+    cube, in ``:cubes``). Only answers the insert keeps are counted, in shard ``:shard``.
     """
     names = [column.name for column in responses.columns]
     columns = ", ".join(names)
@@ -109,8 +116,8 @@ def _insert_counted_statement() -> TextualSelect:
     for name, (table, fields) in _COUNTED.items():
         keys = ", ".join(fields)
         steps.append(  # sorted, so that concurrent ingests lock shared cells in one order
-            f"{name} AS (INSERT INTO {table.name} ({keys}, count) "  # noqa: S608
-            f"SELECT {keys}, CAST(sum(n) AS INTEGER) FROM counted "
+            f"{name} AS (INSERT INTO {table.name} ({keys}, shard, count) "  # noqa: S608
+            f"SELECT {keys}, CAST(:shard AS SMALLINT), CAST(sum(n) AS INTEGER) FROM counted "
             f"JOIN {_recordset(table, fields, name, rk=True)} USING (rk) "
             f"GROUP BY {keys} ORDER BY {keys} {_add_on_conflict(table, fields)})"
         )
@@ -134,7 +141,7 @@ def _recordset(table: Any, names: Sequence[str], param: str, *, rk: bool = False
 
 def _add_on_conflict(table: Any, fields: Sequence[str]) -> str:
     return (
-        f"ON CONFLICT ({', '.join(fields)}) "
+        f"ON CONFLICT ({', '.join(fields)}, shard) "
         f"DO UPDATE SET count = {table.name}.count + excluded.count"
     )
 
@@ -220,6 +227,7 @@ async def insert_counted(
         for row, key in zip(rows, keys, strict=True)
     ]
     params = {
+        "shard": next(_shard_turns) % SHARDS,
         "rows": _json(numbered),
         "rollups": _json({**key._asdict(), "rk": rk} for key, rk in index.items()),
         "totals": _json({**total_key(key)._asdict(), "rk": rk} for key, rk in index.items()),
@@ -363,13 +371,15 @@ async def recount_from_raw(conn: AsyncConnection) -> dict[RollupKey, int]:
     return counts
 
 
+async def _contents(conn: AsyncConnection, table: Any, key: Any) -> dict[Any, int]:
+    """Every non-empty cell of a counter table, its shards summed (tests and repair)."""
+    fields = [table.c[name] for name in key._fields]
+    stmt = select(*fields, func.sum(table.c.count)).group_by(*fields)
+    return {key(*row[:-1]): row[-1] for row in await conn.execute(stmt) if row[-1]}
+
+
 async def rollup_contents(conn: AsyncConnection) -> dict[RollupKey, int]:
-    rows = await conn.execute(select(rollups))
-    return {
-        RollupKey(*(row._mapping[f] for f in RollupKey._fields)): row._mapping["count"]
-        for row in rows
-        if row._mapping["count"]
-    }
+    return await _contents(conn, rollups, RollupKey)
 
 
 async def totals_by_series(
@@ -378,25 +388,26 @@ async def totals_by_series(
     """All-time counts per metric series of ``at_least`` answers, excluding misuse (one
     row per series): (unit_id, path_id, step_id, channel, contact_mode, option, total) as
     plain tuples, since every scrape walks thousands of them."""
-    stmt = select(
+    series = [
         totals.c.unit_id,
         totals.c.path_id,
         totals.c.step_id,
         totals.c.channel,
         totals.c.contact_mode,
         totals.c.option,
-        totals.c.count.label("total"),
-    ).where(totals.c.misuse.is_(False), totals.c.count >= max(1, at_least))
+    ]
+    total = func.sum(totals.c.count)
+    stmt = (
+        select(*series, total.label("total"))
+        .where(totals.c.misuse.is_(False))
+        .group_by(*series)
+        .having(total >= max(1, at_least))
+    )
     return [tuple(row) for row in (await conn.execute(stmt)).all()]
 
 
 async def totals_contents(conn: AsyncConnection) -> dict[TotalKey, int]:
-    rows = await conn.execute(select(totals))
-    return {
-        TotalKey(*(row._mapping[f] for f in TotalKey._fields)): row._mapping["count"]
-        for row in rows
-        if row._mapping["count"]
-    }
+    return await _contents(conn, totals, TotalKey)
 
 
 def cubes_from_rollup(rollup: Mapping[RollupKey, int]) -> dict[CubeKey, int]:
@@ -409,12 +420,7 @@ def cubes_from_rollup(rollup: Mapping[RollupKey, int]) -> dict[CubeKey, int]:
 
 
 async def cubes_contents(conn: AsyncConnection) -> dict[CubeKey, int]:
-    rows = await conn.execute(select(cube_table))
-    return {
-        CubeKey(*(row._mapping[f] for f in CubeKey._fields)): row._mapping["count"]
-        for row in rows
-        if row._mapping["count"]
-    }
+    return await _contents(conn, cube_table, CubeKey)
 
 
 def totals_from_rollup(rollup: dict[RollupKey, int]) -> dict[TotalKey, int]:

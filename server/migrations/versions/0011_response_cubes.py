@@ -14,7 +14,7 @@ from alembic import op
 
 from server.database import UTCDateTime
 from server.feedback import repository
-from server.feedback.cubes import grain_start, next_month_start
+from server.feedback.cubes import CubeKey, grain_start, next_month_start
 from server.feedback.models import ResponseCube, ResponseRollup
 from server.feedback.repository import RollupKey
 
@@ -69,6 +69,14 @@ def _backfill() -> None:
     """
     bind = op.get_bind()
     rollups = ResponseRollup.__table__
+    # The cube table as this revision creates it: the model has columns added since.
+    cubes = sa.table(
+        "response_cubes",
+        *(
+            sa.column(name, ResponseCube.__table__.c[name].type)
+            for name in (*CubeKey._fields, "count")
+        ),
+    )
     first, last = bind.execute(
         sa.select(sa.func.min(rollups.c.bucket), sa.func.max(rollups.c.bucket))
     ).one()
@@ -85,9 +93,7 @@ def _backfill() -> None:
         counts = {RollupKey(*row[:-1]): row[-1] for row in rows}
         cells = repository.cubes_from_rollup(counts)
         if cells:
-            bind.execute(
-                sa.insert(ResponseCube), [{**key._asdict(), "count": n} for key, n in cells.items()]
-            )
+            bind.execute(sa.insert(cubes), [{**k._asdict(), "count": n} for k, n in cells.items()])
         month = following
 
 
