@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import logging
 import random
 import sqlite3
 import statistics
@@ -320,6 +321,8 @@ def measure(loaded: Sequence[Loaded]) -> dict[str, list[float]]:
             client = stack.enter_context(TestClient(create_app(settings)))
             client.headers["Authorization"] = f"Bearer {each.manager_key}"
             clients.append(client)
+        # The app's logging set-up logs every test-client request; the figures are the output.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         result: dict[str, list[float]] = {}
         for name, (path, params) in requests(loaded[0].catalog).items():
             calls = [
