@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
@@ -215,11 +216,8 @@ async def insert_counted(
         return set()
     if conn.dialect.name != "postgresql":
         inserted = await _insert_new(conn, rows)
-        increments: dict[RollupKey, int] = {}
-        for row, key in zip(rows, keys, strict=True):
-            if row["id"] in inserted:
-                increments[key] = increments.get(key, 0) + 1
-        await increment_rollups(conn, increments)
+        pairs = zip(rows, keys, strict=True)
+        await increment_rollups(conn, Counter(key for row, key in pairs if row["id"] in inserted))
         return inserted
     index: dict[RollupKey, int] = {}
     numbered = [
@@ -322,11 +320,8 @@ async def increment_rollups(conn: AsyncConnection, increments: Mapping[RollupKey
     """
     if not increments:
         return
-    series: dict[TotalKey, int] = {}
-    for key, n in increments.items():
-        series[total_key(key)] = series.get(total_key(key), 0) + n
     await _add_counts(conn, "rollups", increments)
-    await _add_counts(conn, "totals", series)
+    await _add_counts(conn, "totals", totals_from_rollup(increments))
     await _add_counts(conn, "cubes", cubes_from_rollup(increments))
 
 
@@ -423,8 +418,8 @@ async def cubes_contents(conn: AsyncConnection) -> dict[CubeKey, int]:
     return await _contents(conn, cube_table, CubeKey)
 
 
-def totals_from_rollup(rollup: dict[RollupKey, int]) -> dict[TotalKey, int]:
-    """What the totals must hold given the roll-up (tests and repair)."""
+def totals_from_rollup(rollup: Mapping[RollupKey, int]) -> dict[TotalKey, int]:
+    """What the totals must hold given the roll-up (ingest, tests and repair)."""
     result: dict[TotalKey, int] = {}
     for key, n in rollup.items():
         result[total_key(key)] = result.get(total_key(key), 0) + n

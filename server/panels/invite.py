@@ -87,15 +87,14 @@ async def queue(
     )
     conn = await session.connection()
     key = settings.effective_secret_key
-    stopped = await do_not_contact.listed(
-        conn, (phone_hash(c.phone, key) for c in contacts if c.phone)
-    )
+    hashed = {c.volunteer_id: phone_hash(c.phone, key) for c in contacts if c.phone}
+    stopped = await do_not_contact.listed(conn, hashed.values())
     texts, mails, not_texted = 0, [], 0
     for contact in contacts:
         lang = languages.get(contact.volunteer_id, "fi")
         link = f"{settings.public_url.rstrip('/')}/panels/rsvp/{tokens[contact.volunteer_id]}"
         text = invitation_text(panel, lang, link, reminder=reminder)
-        if contact.phone and phone_hash(contact.phone, key) not in stopped:
+        if contact.phone and hashed[contact.volunteer_id] not in stopped:
             await outbox.enqueue(conn, to_number=contact.phone, text=text, send_at=now)
             texts += 1
         elif contact.email:
