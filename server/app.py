@@ -98,11 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await upgrade(engine)
         services.outbox.start()
         services.scheduler.start()
-        # What start-up loaded (modules, routes, caches) lives as long as the process:
-        # frozen, full collections stop walking it. Unfrozen, each one paused the event
-        # loop for 70-90 ms under load, every few seconds (in the p99 of every request).
-        gc.collect()
-        gc.freeze()
+        _tune_garbage_collector()
         try:
             yield
         finally:
@@ -166,6 +162,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.rate_limiter = RateLimiter(engine)
     document_problems(app.routes)
     return app
+
+
+YOUNG_COLLECTION_THRESHOLD = 30_000
+"""Allocations between two young-generation collections (Python's default is 700)."""
+
+
+def _tune_garbage_collector() -> None:
+    """Freeze what start-up loaded, and collect the young generation less often.
+
+    What start-up loaded (modules, routes, caches) lives as long as the process: frozen,
+    full collections stop walking it. Unfrozen, each one paused the event loop for
+    70-90 ms under load, every few seconds (in the p99 of every request).
+
+    At the default threshold a batch request of 100 answers set off several young
+    collections while it and its neighbours were in flight, so their objects were walked
+    and promoted instead of freed by reference counting: 13 % of the CPU per batched
+    answer (bench: 44 -> 38 us). Reference cycles are rare on these paths; 30,000
+    objects waiting for a collection are a few MB at most.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
 
 
 def create_app_from_env() -> Litestar:

@@ -99,17 +99,21 @@ class IngestService:
         self._engine = engine
         self._catalog = catalog
         self._settings = settings
-        self._singles: Coalescer[tuple[Origin, ResponseIn], ItemResult] = Coalescer(
+        self._pending: Coalescer[tuple[Origin, ResponseIn], ItemResult] = Coalescer(
             self._ingest, max_items=settings.max_batch_items
         )
 
     async def ingest_one(self, origin: Origin, item: ResponseIn) -> ItemResult:
-        """Store one answer; concurrent calls (from any kiosk) share a transaction."""
-        return await self._singles.submit((origin, item))
+        """Store one answer (see :meth:`ingest`)."""
+        (result,) = await self._pending.submit([(origin, item)])
+        return result
 
     async def ingest(self, origin: Origin, items: Sequence[ResponseIn]) -> list[ItemResult]:
-        """Validate, store new items, count duplicates; one result per item, in order."""
-        return await self._ingest([(origin, item) for item in items])
+        """Validate, store new items, count duplicates; one result per item, in order.
+
+        Concurrent calls, from any kiosk, share one statement (group commit).
+        """
+        return await self._pending.submit([(origin, item) for item in items])
 
     async def _ingest(self, items: Sequence[tuple[Origin, ResponseIn]]) -> list[ItemResult]:
         snapshot = await self._catalog.get(self._engine)

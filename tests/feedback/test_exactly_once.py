@@ -334,8 +334,12 @@ def test_concurrent_ingest_calls_on_separate_connections_store_each_id_once(
             catalog = CatalogCache(ttl=60)
             kiosk = (await catalog.get(engine)).kiosks_by_code[seeded.kiosk_code]
             origin = Origin(kiosk.unit_id, "kiosk", "in_person", kiosk.id)
-            service = IngestService(engine, catalog, pooled)
-            results = await asyncio.gather(*(service.ingest(origin, call) for call in calls))
+            # One service per worker process: a service groups its own concurrent calls
+            # into one statement, so overlap on the database comes from several of them.
+            services = [IngestService(engine, catalog, pooled) for _ in range(8)]
+            results = await asyncio.gather(
+                *(services[k % 8].ingest(origin, call) for k, call in enumerate(calls))
+            )
             return [r for call_results in results for r in call_results], peak()
         finally:
             await engine.dispose()
