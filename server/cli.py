@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
@@ -33,6 +33,8 @@ from server.migrations_runner import upgrade
 from server.panels.cli import panels
 from server.panels.cli import purge as purge_volunteers
 from server.settings import Settings
+
+APP_FACTORY = "server.app:create_app_from_env"
 
 T = TypeVar("T")
 EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "ops" / "catalog.example.toml"
@@ -245,6 +247,9 @@ def backup(destination: Path) -> None:
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run Kaiku under uvicorn."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from server.listeners import HAS_REUSE_PORT, reuse_port_listener
 
     os.environ.setdefault("KAIKU_PUBLIC_URL", f"http://{host}:{port}")
     settings = _settings()
@@ -252,15 +257,15 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         _prepare_demo(settings)
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kaiku-metrics-")
-    uvicorn.run(
-        "server.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+    options: dict[str, Any] = {"factory": True, "log_level": "info", "access_log": False}
+    if workers > 1 and HAS_REUSE_PORT:
+        # A listener per worker (see server.listeners): the kernel shares connections out.
+        config = uvicorn.Config(APP_FACTORY, host=host, port=port, workers=workers, **options)
+        listener = reuse_port_listener(host, port)
+        click.echo(f"Kaiku: {workers} workers, each listening on {host}:{port}")
+        Multiprocess(config, sockets=[listener]).run()
+    else:
+        uvicorn.run(APP_FACTORY, host=host, port=port, workers=workers, **options)
 
 
 async def _seed_answers(settings: Settings) -> int:
