@@ -36,6 +36,7 @@ from server.auth.roles import Role
 from server.catalog.models import Kiosk
 from server.feedback.scales import FFT_OPTIONS
 from tests.support.live import LiveKaiku, live_kaiku
+from tests.support.processes import process_table
 
 LUA_SCRIPT = Path(__file__).with_name("ingest.lua")
 PRODUCTION_LIKE_ENV = {
@@ -286,25 +287,6 @@ def run_load(load: Load, generator: str) -> Outcome:
 
 # --- CPU accounting --------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command line, CPU seconds used) for every readable process."""
-    table: dict[int, tuple[int, str, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        table[int(entry.name)] = (int(fields[1]), command, cpu)
-    return table
-
 
 @dataclass(frozen=True)
 class CpuSample:
@@ -321,7 +303,7 @@ class CpuSample:
 
     @classmethod
     def take(cls, server_pid: int, database_url: str) -> CpuSample:
-        table = _processes()
+        table = process_table()
         tree = {server_pid}
         for pid in sorted(table):  # children have larger pids than their parents, mostly
             if table[pid][0] in tree:

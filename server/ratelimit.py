@@ -69,7 +69,7 @@ class RateLimited(Exception):
         self.what = what
 
 
-def _window(key: str, now: float) -> int:
+def window_start(key: str, now: float) -> int:
     """Start of ``key``'s current one-minute window.
 
     Each key's windows are shifted by a phase taken from the key, the same in every
@@ -106,7 +106,7 @@ class RateLimiter:
         if limit <= 0:
             return
         now = self.clock()
-        window = _window(key, now)
+        window = window_start(key, now)
         lease = self._leases.get(key)
         if lease is None or lease.window != window:
             lease = self._leases[key] = _Lease(window, 0)
@@ -119,7 +119,7 @@ class RateLimiter:
     def refund(self, key: str) -> None:
         """Give back a hit this process took for ``key`` in the current window."""
         lease = self._leases.get(key)
-        if lease is not None and lease.window == _window(key, self.clock()):
+        if lease is not None and lease.window == window_start(key, self.clock()):
             lease.left = max(lease.left, 0) + 1
 
     @asynccontextmanager

@@ -14,6 +14,7 @@ import pytest
 from server.listeners import reuse_port_listener
 from tests.support.databases import backend
 from tests.support.live import live_kaiku
+from tests.support.processes import process_table
 
 # No database fixture (the server makes its own), so mark it: it runs on both backends.
 pytestmark = pytest.mark.db
@@ -23,18 +24,11 @@ ESTABLISHED, LISTENING = "01", "0A"
 
 def _workers(pid: int) -> list[int]:
     """The worker processes uvicorn spawned (not its resource tracker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-            if parent == pid and b"spawn_main" in command:
-                found.append(int(entry.name))
-    return found
+    return [
+        child
+        for child, (parent, command, _) in process_table().items()
+        if parent == pid and "spawn_main" in command
+    ]
 
 
 def _socket_inodes(pid: int) -> set[str]:

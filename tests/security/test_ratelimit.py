@@ -22,9 +22,9 @@ from server.ratelimit import (
     WINDOW_SECONDS,
     RateLimited,
     RateLimiter,
-    _window,
     pairing_limits,
     token_key,
+    window_start,
 )
 from server.settings import Settings
 from tests.auth.helpers import add_user, sign_in
@@ -252,12 +252,12 @@ def test_sms_callbacks_have_a_budget_each_and_strangers_spend_none(settings: Set
 
 @given(key=st.text(max_size=80), now=st.floats(min_value=0, max_value=4e9))
 def test_a_window_holds_the_moment_and_is_the_same_in_every_process(key: str, now: float) -> None:
-    start = _window(key, now)
+    start = window_start(key, now)
     assert start <= now < start + WINDOW_SECONDS
-    assert _window(key, now) == start  # derived from the key alone: no process state
+    assert window_start(key, now) == start  # derived from the key alone: no process state
 
 
 def test_a_fleet_of_kiosks_does_not_renew_its_leases_in_one_instant() -> None:
     keys = [f"key:{key_id}" for key_id in range(1, 1001)]  # as the middleware names them
-    boundaries = {_window(key, NOW) % WINDOW_SECONDS for key in keys}
+    boundaries = {window_start(key, NOW) % WINDOW_SECONDS for key in keys}
     assert len(boundaries) >= 50  # spread over the minute, not all on the full minute

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.keys import hash_secret
 from server.auth.models import ApiKey
 from server.feedback.tokens import receipt_secret
-from server.ratelimit import _window, pairing_limits, token_key
+from server.ratelimit import pairing_limits, token_key, window_start
 from server.settings import Settings
 from tests.feedback.helpers import answer, bearer
 from tests.support.databases import backend
@@ -34,7 +34,7 @@ def _burst(
 ) -> tuple[list[httpx.Response], bool]:
     """``TRIES`` POSTs on separate connections at once from ``address`` (any 127.x.y.z
     reaches loopback); also whether one window of ``key``'s counter held them (each key's
-    windows start at a phase of its own, see ``server.ratelimit._window``)."""
+    windows start at a phase of its own, see ``server.ratelimit.window_start``)."""
 
     def post(_: int) -> httpx.Response:
         transport = httpx.HTTPTransport(local_address=address)
@@ -44,7 +44,7 @@ def _burst(
     start = time.time()
     with ThreadPoolExecutor(max_workers=8) as pool:
         replies = list(pool.map(post, range(TRIES)))
-    return replies, _window(key, start) == _window(key, time.time())
+    return replies, window_start(key, start) == window_start(key, time.time())
 
 
 def _check(replies: list[httpx.Response], one_window: bool) -> None:
