@@ -254,7 +254,9 @@ class IngestService:
                 kiosk_id,
                 taps[0].answered_at - interval,
                 taps[-1].answered_at,
-                latest_only=len(taps) == 1,
+                # All at one moment (a single tap, or a batch stamped to the second): only
+                # the latest stored time before it matters, one index probe.
+                latest_only=taps[0].answered_at == taps[-1].answered_at,
             )
             for kiosk_id, taps in by_kiosk.items()
         ]

@@ -258,7 +258,7 @@ class TapWindow(NamedTuple):
     """Stored answer times of one kiosk to read for the repeat-tap check.
 
     ``latest_only``: just the latest time in the window (one index probe), enough when
-    the kiosk has a single new answer; otherwise every time in the window.
+    the kiosk's new answers all share one moment; otherwise each distinct time in it.
     """
 
     kiosk_id: int
@@ -279,8 +279,8 @@ def _tap_times_statement(probes: int, ranges: int) -> Any:
         "SELECT :k{n} AS kiosk_id, max(answered_at) AS answered_at FROM responses "
         "WHERE kiosk_id = :k{n} AND answered_at >= :start{n} AND answered_at <= :end{n}"
     )
-    every = (
-        "SELECT kiosk_id, answered_at FROM responses "
+    every = (  # distinct: a retried batch would otherwise return each of its times again
+        "SELECT DISTINCT kiosk_id, answered_at FROM responses "
         "WHERE kiosk_id = :k{n} AND answered_at >= :start{n} AND answered_at <= :end{n}"
     )
     parts = [latest if n < probes else every for n in range(probes + ranges)]
