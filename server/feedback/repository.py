@@ -12,11 +12,11 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import Integer, TextualSelect, Uuid, bindparam, func, select, text
+from sqlalchemy import Integer, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.database import UTCDateTime, autocommit, upsert_insert
+from server.database import UTCDateTime, driver_connection, upsert_insert
 from server.feedback import cubes
 from server.feedback.cubes import CubeKey
 from server.feedback.models import Response, ResponseCube, ResponseRollup, ResponseTotal
@@ -88,7 +88,7 @@ def _increment_statement(dialect: str, table_name: str) -> Any:
     if dialect == "postgresql":
         return text(  # names and types are the table's own, never input
             f"INSERT INTO {table.name} ({', '.join(fields)}, count) "  # noqa: S608
-            f"SELECT * FROM {_recordset(table, [*fields, 'count'], 'rows')} "
+            f"SELECT * FROM {_recordset(table, [*fields, 'count'], ':rows', 'rows')} "
             f"{_add_on_conflict(table, fields)}"
         )
     insert = upsert_insert(dialect, table)
@@ -98,18 +98,24 @@ def _increment_statement(dialect: str, table_name: str) -> Any:
     )
 
 
-@cache
-def _insert_counted_statement() -> TextualSelect:
-    """PostgreSQL: :func:`insert_counted` as one statement.
+INSERT_COUNTED_PARAMETERS = ("shard", "rows", "rollups", "totals", "cubes")
 
-    ``:rows`` holds the answers, each with ``rk``, the index of its roll-up key; ``:rollups``,
-    ``:totals`` and ``:cubes`` hold the cells each key adds to (a key's cells, one per
-    cube, in ``:cubes``). Only answers the insert keeps are counted, in shard ``:shard``.
+
+@cache
+def _insert_counted_statement() -> str:
+    """PostgreSQL: :func:`insert_counted` as one statement, parameters as numbered in
+    :data:`INSERT_COUNTED_PARAMETERS`.
+
+    ``rows`` holds the answers, each with ``rk``, the index of its roll-up key; ``rollups``,
+    ``totals`` and ``cubes`` hold the cells each key adds to (a key's cells, one per
+    cube, in ``cubes``). Only answers the insert keeps are counted, in shard ``shard``.
     """
+    number = {name: f"${n}" for n, name in enumerate(INSERT_COUNTED_PARAMETERS, start=1)}
     names = [column.name for column in responses.columns]
     columns = ", ".join(names)
+    incoming = _recordset(responses, names, number["rows"], "rows", rk=True)
     steps = [
-        f"incoming AS (SELECT * FROM {_recordset(responses, names, 'rows', rk=True)})",  # noqa: S608
+        f"incoming AS (SELECT * FROM {incoming})",  # noqa: S608
         f"new AS (INSERT INTO responses ({columns}) SELECT {columns} FROM incoming "  # noqa: S608
         "ON CONFLICT (id) DO NOTHING RETURNING id)",
         "counted AS (SELECT rk, count(*) AS n FROM incoming JOIN new USING (id) GROUP BY rk)",
@@ -118,16 +124,19 @@ def _insert_counted_statement() -> TextualSelect:
         keys = ", ".join(fields)
         steps.append(  # sorted, so that concurrent ingests lock shared cells in one order
             f"{name} AS (INSERT INTO {table.name} ({keys}, shard, count) "  # noqa: S608
-            f"SELECT {keys}, CAST(:shard AS SMALLINT), CAST(sum(n) AS INTEGER) FROM counted "
-            f"JOIN {_recordset(table, fields, name, rk=True)} USING (rk) "
-            f"GROUP BY {keys} ORDER BY {keys} {_add_on_conflict(table, fields)})"
+            f"SELECT {keys}, CAST({number['shard']} AS SMALLINT), CAST(sum(n) AS INTEGER) "
+            f"FROM counted JOIN {_recordset(table, fields, number[name], name, rk=True)} "
+            f"USING (rk) GROUP BY {keys} ORDER BY {keys} {_add_on_conflict(table, fields)})"
         )
     # names and types are the tables' own, never input
-    return text(f"WITH {', '.join(steps)} SELECT id FROM new").columns(id=Uuid())  # noqa: S608
+    return f"WITH {', '.join(steps)} SELECT id FROM new"  # noqa: S608
 
 
-def _recordset(table: Any, names: Sequence[str], param: str, *, rk: bool = False) -> str:
-    """``json_to_recordset`` over the JSON array in ``:param``, typed as ``table``'s columns.
+def _recordset(
+    table: Any, names: Sequence[str], source: str, alias: str, *, rk: bool = False
+) -> str:
+    """``json_to_recordset`` over the JSON array in parameter ``source``, typed as
+    ``table``'s columns.
 
     Rows travel as one JSON text that msgspec writes in C and PostgreSQL reads into the
     columns' own types: one array parameter per column (``unnest``) cost asyncpg an
@@ -137,7 +146,7 @@ def _recordset(table: Any, names: Sequence[str], param: str, *, rk: bool = False
     typed = [f"{name} {table.c[name].type.compile(dialect=dialect)}" for name in names]
     if rk:
         typed.append("rk INTEGER")
-    return f"json_to_recordset(CAST(:{param} AS json)) AS {param}_in({', '.join(typed)})"
+    return f"json_to_recordset(CAST({source} AS json)) AS {alias}_in({', '.join(typed)})"
 
 
 def _add_on_conflict(table: Any, fields: Sequence[str]) -> str:
@@ -189,12 +198,12 @@ def total_key(key: RollupKey) -> TotalKey:
 async def ingest_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """The connection for :func:`insert_counted` and the reads around it.
 
-    PostgreSQL: autocommit, since the insert is one statement (a BEGIN and a COMMIT
-    would each be a further round trip with the counter rows locked). SQLite: one
-    transaction around it all.
+    PostgreSQL: no transaction, since the insert is one statement (a BEGIN and a COMMIT
+    would each be a further round trip with the counter rows locked); the hot statements
+    go to the driver, which commits each by itself. SQLite: one transaction around it all.
     """
     if engine.dialect.name == "postgresql":
-        async with autocommit(engine) as conn:
+        async with engine.connect() as conn:
             yield conn
     else:
         async with engine.begin() as conn:
@@ -233,8 +242,10 @@ async def insert_counted(
             {**cell._asdict(), "rk": rk} for key, rk in index.items() for cell in cube_keys(key)
         ),
     }
-    result = await conn.execute(_insert_counted_statement(), params)
-    return set(result.scalars().all())
+    values = [params[name] for name in INSERT_COUNTED_PARAMETERS]
+    async with driver_connection(conn) as driver:
+        records = await driver.fetch(_insert_counted_statement(), *values)
+    return {record[0] for record in records}
 
 
 async def _insert_new(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
@@ -267,12 +278,31 @@ class TapWindow(NamedTuple):
     latest_only: bool
 
 
+TAP_TIMES_POSTGRESQL = """
+SELECT w.kiosk_id, latest.answered_at
+FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[]) AS w(kiosk_id, since, until)
+CROSS JOIN LATERAL (
+  SELECT max(r.answered_at) AS answered_at FROM responses AS r
+  WHERE r.kiosk_id = w.kiosk_id AND r.answered_at >= w.since AND r.answered_at <= w.until
+) AS latest
+UNION ALL
+SELECT DISTINCT w.kiosk_id, every.answered_at
+FROM unnest($4::integer[], $5::timestamptz[], $6::timestamptz[]) AS w(kiosk_id, since, until)
+CROSS JOIN LATERAL (
+  SELECT r.answered_at FROM responses AS r
+  WHERE r.kiosk_id = w.kiosk_id AND r.answered_at >= w.since AND r.answered_at <= w.until
+) AS every
+"""
+"""PostgreSQL: one statement for any number of windows ($1–$3 latest-only, $4–$6 full),
+prepared once per connection; LATERAL keeps each window an index range scan."""
+
+
 @cache
 def _tap_times_statement(probes: int, ranges: int) -> Any:
-    """One UNION ALL over ``probes`` latest-only windows, then ``ranges`` full ones.
+    """SQLite: one UNION ALL over ``probes`` latest-only windows, then ``ranges`` full ones.
 
-    Plain SQL that both backends read alike, cached per shape: building and compiling
-    a select per kiosk on every transaction was a visible cost of the ingest path.
+    Cached per shape: building and compiling a select per kiosk on every transaction
+    was a visible cost of the ingest path.
     """
     # Only parameter numbers are put into the text; every value is a bound parameter.
     latest = (
@@ -301,12 +331,21 @@ async def stored_tap_times(
         return {}
     ordered = sorted(windows, key=lambda window: not window.latest_only)
     probes = sum(window.latest_only for window in ordered)
-    params: dict[str, Any] = {}
-    for n, window in enumerate(ordered):
-        params |= {f"k{n}": window.kiosk_id, f"start{n}": window.start, f"end{n}": window.end}
-    statement = _tap_times_statement(probes, len(ordered) - probes)
+    rows: Iterable[Any]
+    if conn.dialect.name == "postgresql":
+        columns = [
+            [[window.kiosk_id for window in part], [w.start for w in part], [w.end for w in part]]
+            for part in (ordered[:probes], ordered[probes:])
+        ]
+        async with driver_connection(conn) as driver:
+            rows = await driver.fetch(TAP_TIMES_POSTGRESQL, *columns[0], *columns[1])
+    else:
+        params: dict[str, Any] = {}
+        for n, window in enumerate(ordered):
+            params |= {f"k{n}": window.kiosk_id, f"start{n}": window.start, f"end{n}": window.end}
+        rows = await conn.execute(_tap_times_statement(probes, len(ordered) - probes), params)
     times: dict[int, list[dt.datetime]] = {}
-    for kiosk_id, answered_at in await conn.execute(statement, params):
+    for kiosk_id, answered_at in rows:
         if answered_at is not None:
             times.setdefault(kiosk_id, []).append(answered_at)
     return times

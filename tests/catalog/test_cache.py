@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.catalog.lookup import CatalogCache, CatalogSnapshot
@@ -17,7 +18,7 @@ TTL = 0.2
 
 async def _add_unit(engine: AsyncEngine, code: str) -> None:
     async with engine.begin() as conn:
-        await conn.execute(Unit.__table__.insert().values(code=code, names={"fi": code}))
+        await conn.execute(insert(Unit).values(code=code, names={"fi": code}))
 
 
 async def _reloaded(
