@@ -106,6 +106,10 @@ class Load:
     """What to send: ``batch`` = 0 for single POSTs, else answers per batch request.
 
     Requests take the device keys in turn, so the load comes from every kiosk alike.
+    ``spread_seconds`` > 0 makes each batch a kiosk's flushed queue: its answers are
+    spread over that many seconds, and each kiosk's next batch covers the span before
+    its last one, so a kiosk's answers are as far apart as a real kiosk's (a hundred
+    over 6,000 s is one a minute) instead of all stamped now.
     """
 
     base_url: str
@@ -113,6 +117,7 @@ class Load:
     batch: int
     connections: int
     seconds: float
+    spread_seconds: int = 0
 
     @property
     def path(self) -> str:
@@ -162,9 +167,26 @@ def answer(now: dt.datetime | None = None) -> dict[str, str]:
     }
 
 
-def body(batch: int) -> dict[str, Any]:
+class QueuedStamps:
+    """Answer times for batches as flushed kiosk queues (see ``Load.spread_seconds``);
+    bench/ingest.lua does the same for wrk."""
+
+    def __init__(self, spread_seconds: int) -> None:
+        self.spread = dt.timedelta(seconds=spread_seconds)
+        self.cursors: dict[str, dt.datetime] = {}
+
+    def batch(self, key: str, size: int) -> list[dt.datetime]:
+        end = self.cursors.get(key) or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.cursors[key] = end - self.spread
+        step = self.spread / size
+        return [end - step * index - step * random.random() for index in range(size)]
+
+
+def body(batch: int, key: str = "", stamps: QueuedStamps | None = None) -> dict[str, Any]:
     if not batch:
         return answer()
+    if stamps is not None and stamps.spread:
+        return {"items": [answer(moment) for moment in stamps.batch(key, batch)]}
     now = dt.datetime.now(dt.UTC)
     return {"items": [answer(now) for _ in range(batch)]}
 
@@ -185,6 +207,7 @@ def run_wrk(load: Load) -> Outcome:
         "wrk", "-t1", f"-c{load.connections}", f"-d{seconds}s", "--timeout", "10s",
         "-s", str(LUA_SCRIPT), load.base_url + load.path,
         "--", keys.name, str(load.batch), str(random.randrange(1, 2**31)),
+        str(load.spread_seconds),
     ]  # fmt: skip
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -230,6 +253,7 @@ async def _httpx_load(load: Load) -> Outcome:
         max_connections=load.connections, max_keepalive_connections=load.connections
     )
     turn = itertools.cycle(load.device_keys)
+    stamps = QueuedStamps(load.spread_seconds)
     async with httpx.AsyncClient(base_url=load.base_url, limits=limits, timeout=10) as client:
         start = time.perf_counter()
         deadline = start + load.seconds
@@ -237,11 +261,12 @@ async def _httpx_load(load: Load) -> Outcome:
         async def worker() -> None:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
+                key = next(turn)
                 try:
                     reply = await client.post(
                         load.path,
-                        json=body(load.batch),
-                        headers={"Authorization": f"Bearer {next(turn)}"},
+                        json=body(load.batch, key, stamps),
+                        headers={"Authorization": f"Bearer {key}"},
                     )
                 except httpx.HTTPError:
                     counts["failed"] += 1

@@ -2,8 +2,11 @@
 --
 -- Arguments (after `--` on the wrk command line): a file of device keys (one per line;
 -- requests take them in turn, as if from that many kiosks), items per request
--- (0 = single POST to /api/v1/responses, n = batch of n), random seed. The seed comes
--- from Python so a warm-up and a measured run started in the same second never repeat ids.
+-- (0 = single POST to /api/v1/responses, n = batch of n), random seed, spread in seconds
+-- (0 = every answer stamped now; s = each batch is a kiosk's flushed queue spread over s
+-- seconds, and the kiosk's next batch covers the s seconds before that, as
+-- bench/common.py's QueuedStamps does). The seed comes from Python so a warm-up and a
+-- measured run started in the same second never repeat ids.
 -- done() prints one JSON line (prefixed "KAIKU_BENCH ") that bench/common.py parses.
 
 local random = math.random
@@ -13,7 +16,7 @@ local RATINGS = { "very_good", "good", "neither", "poor", "very_poor", "dont_kno
 local threads = {}
 local counter = 0
 
-local batch, stamp_second, stamp_text
+local batch, spread, stamp_second, stamp_text
 local headers = {}
 local turn = 0
 
@@ -33,6 +36,7 @@ function init(args)
     end
   end
   batch = tonumber(args[2])
+  spread = tonumber(args[4] or "0")
   math.randomseed(tonumber(args[3]) + 7919 * thread_no)
   for _ = 1, 10 do random() end
   stored, duplicate, rejected, bad = 0, 0, 0, 0
@@ -57,20 +61,34 @@ local function now_utc()
   return stamp_text
 end
 
-local function answer()
+local cursors = {}
+
+local function answer(stamp)
   return format(
     '{"id":"%s","path":"toimeentulotuki","step":"ensitapaaminen","rating":"%s","answered_at":"%s"}',
-    uuid4(), RATINGS[random(1, 6)], now_utc()
+    uuid4(), RATINGS[random(1, 6)], stamp
   )
+end
+
+local function queued_stamp(index_from_0)
+  local step = spread / batch
+  local moment = cursors[turn] - step * index_from_0 - step * random()
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(moment))
 end
 
 function request()
   turn = turn % #headers + 1
   if batch == 0 then
-    return wrk.format(nil, nil, headers[turn], answer())
+    return wrk.format(nil, nil, headers[turn], answer(now_utc()))
   end
   local items = {}
-  for i = 1, batch do items[i] = answer() end
+  if spread == 0 then
+    for i = 1, batch do items[i] = answer(now_utc()) end
+  else
+    cursors[turn] = cursors[turn] or os.time()
+    for i = 1, batch do items[i] = answer(queued_stamp(i - 1)) end
+    cursors[turn] = cursors[turn] - spread
+  end
   return wrk.format(nil, nil, headers[turn], '{"items":[' .. concat(items, ",") .. "]}")
 end
 

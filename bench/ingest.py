@@ -166,7 +166,9 @@ def measure(args: argparse.Namespace, backend: str, workers: int) -> list[Row]:
         for kind, batch in (("single", 0), ("batch", args.batch_size)):
 
             def load(seconds: float, batch: int = batch) -> Load:
-                return Load(server.base_url, keys, batch, args.connections, seconds)
+                return Load(
+                    server.base_url, keys, batch, args.connections, seconds, args.batch_spread
+                )
 
             warm = run_load(load(args.warmup), args.loadgen)
             before = CpuSample.take(server.pid, server.database_url)
@@ -216,6 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument(
+        "--batch-spread",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="make each batch a kiosk's flushed queue spread over this many seconds, each "
+        "kiosk's next batch the span before (6000 = one answer a minute); default 0 = "
+        "every answer stamped now",
+    )
+    parser.add_argument(
         "--with-stats",
         action="store_true",
         help="a manager's statistics request every second during each measured run",
@@ -248,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"load: {args.loadgen}, {args.connections} connections, {args.warmup:g} s warm-up + "
-        f"{args.seconds:g} s per run, batches of {args.batch_size}, {args.kiosks} kiosks"
+        f"{args.seconds:g} s per run, batches of {args.batch_size} "
+        f"(stamped over {args.batch_spread} s), {args.kiosks} kiosks"
     )
     print(HEADER)
     rows: list[Row] = []
