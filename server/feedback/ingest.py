@@ -249,16 +249,13 @@ class IngestService:
                 by_kiosk.setdefault(row.kiosk_id, []).append(row)
         for taps in by_kiosk.values():
             taps.sort(key=lambda row: row.answered_at)
+        # A tap's verdict needs only the latest stored time in the interval before it: one
+        # index probe per distinct moment. (Reading every stored time across a batch's span
+        # read a retried or overlapping queue row by row: most of PostgreSQL's time.)
         windows = [
-            TapWindow(
-                kiosk_id,
-                taps[0].answered_at - interval,
-                taps[-1].answered_at,
-                # All at one moment (a single tap, or a batch stamped to the second): only
-                # the latest stored time before it matters, one index probe.
-                latest_only=taps[0].answered_at == taps[-1].answered_at,
-            )
+            TapWindow(kiosk_id, moment - interval, moment)
             for kiosk_id, taps in by_kiosk.items()
+            for moment in sorted({row.answered_at for row in taps})
         ]
         stored = await repository.stored_tap_times(conn, windows)
         for kiosk_id, taps in by_kiosk.items():

@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import msgspec
@@ -266,16 +266,11 @@ async def fingerprints(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[
 
 
 class TapWindow(NamedTuple):
-    """Stored answer times of one kiosk to read for the repeat-tap check.
-
-    ``latest_only``: just the latest time in the window (one index probe), enough when
-    the kiosk's new answers all share one moment; otherwise each distinct time in it.
-    """
+    """Read the latest answer time a kiosk has stored between ``start`` and ``end``."""
 
     kiosk_id: int
     start: dt.datetime
     end: dt.datetime
-    latest_only: bool
 
 
 TAP_TIMES_POSTGRESQL = """
@@ -285,23 +280,20 @@ CROSS JOIN LATERAL (
   SELECT max(r.answered_at) AS answered_at FROM responses AS r
   WHERE r.kiosk_id = w.kiosk_id AND r.answered_at >= w.since AND r.answered_at <= w.until
 ) AS latest
-UNION ALL
-SELECT DISTINCT w.kiosk_id, every.answered_at
-FROM unnest($4::integer[], $5::timestamptz[], $6::timestamptz[]) AS w(kiosk_id, since, until)
-CROSS JOIN LATERAL (
-  SELECT r.answered_at FROM responses AS r
-  WHERE r.kiosk_id = w.kiosk_id AND r.answered_at >= w.since AND r.answered_at <= w.until
-) AS every
 """
-"""PostgreSQL: one statement for any number of windows ($1–$3 latest-only, $4–$6 full),
-prepared once per connection; LATERAL keeps each window an index range scan."""
+"""PostgreSQL: one statement for any number of windows, prepared once per connection;
+LATERAL keeps each window one backward index probe."""
 
 
-@cache
-def _tap_times_statement(probes: int, ranges: int) -> Any:
-    """SQLite: one UNION ALL over ``probes`` latest-only windows, then ``ranges`` full ones.
+#: SQLite's default limit on the selects of one UNION ALL (SQLITE_MAX_COMPOUND_SELECT).
+SQLITE_MAX_COMPOUND_TERMS = 500
 
-    Cached per shape: building and compiling a select per kiosk on every transaction
+
+@lru_cache(maxsize=64)
+def _tap_times_statement(windows: int) -> Any:
+    """SQLite: one UNION ALL of ``windows`` probes (at most SQLITE_MAX_COMPOUND_TERMS).
+
+    Cached per size: building and compiling a select per window on every transaction
     was a visible cost of the ingest path.
     """
     # Only parameter numbers are put into the text; every value is a bound parameter.
@@ -309,41 +301,35 @@ def _tap_times_statement(probes: int, ranges: int) -> Any:
         "SELECT :k{n} AS kiosk_id, max(answered_at) AS answered_at FROM responses "
         "WHERE kiosk_id = :k{n} AND answered_at >= :start{n} AND answered_at <= :end{n}"
     )
-    every = (  # distinct: a retried batch would otherwise return each of its times again
-        "SELECT DISTINCT kiosk_id, answered_at FROM responses "
-        "WHERE kiosk_id = :k{n} AND answered_at >= :start{n} AND answered_at <= :end{n}"
-    )
-    parts = [latest if n < probes else every for n in range(probes + ranges)]
     params = [
         bindparam(f"{name}{n}", type_=kind)
-        for n in range(probes + ranges)
+        for n in range(windows)
         for name, kind in (("k", Integer()), ("start", UTCDateTime()), ("end", UTCDateTime()))
     ]
-    sql = " UNION ALL ".join(part.format(n=n) for n, part in enumerate(parts))
+    sql = " UNION ALL ".join(latest.format(n=n) for n in range(windows))
     return text(sql).bindparams(*params).columns(kiosk_id=Integer(), answered_at=UTCDateTime())
 
 
 async def stored_tap_times(
     conn: AsyncConnection, windows: Sequence[TapWindow]
 ) -> dict[int, list[dt.datetime]]:
-    """Answer times already stored per kiosk in each window, in one round trip."""
+    """The latest stored answer time per window (windows with none left out), per kiosk,
+    in one round trip."""
     if not windows:
         return {}
-    ordered = sorted(windows, key=lambda window: not window.latest_only)
-    probes = sum(window.latest_only for window in ordered)
     rows: Iterable[Any]
     if conn.dialect.name == "postgresql":
-        columns = [
-            [[window.kiosk_id for window in part], [w.start for w in part], [w.end for w in part]]
-            for part in (ordered[:probes], ordered[probes:])
-        ]
+        kiosk_ids, starts, ends = zip(*windows, strict=True)
         async with driver_connection(conn) as driver:
-            rows = await driver.fetch(TAP_TIMES_POSTGRESQL, *columns[0], *columns[1])
+            rows = await driver.fetch(TAP_TIMES_POSTGRESQL, kiosk_ids, starts, ends)
     else:
-        params: dict[str, Any] = {}
-        for n, window in enumerate(ordered):
-            params |= {f"k{n}": window.kiosk_id, f"start{n}": window.start, f"end{n}": window.end}
-        rows = await conn.execute(_tap_times_statement(probes, len(ordered) - probes), params)
+        rows = []
+        for first in range(0, len(windows), SQLITE_MAX_COMPOUND_TERMS):
+            chunk = windows[first : first + SQLITE_MAX_COMPOUND_TERMS]
+            params: dict[str, Any] = {}
+            for n, (kiosk_id, start, end) in enumerate(chunk):
+                params |= {f"k{n}": kiosk_id, f"start{n}": start, f"end{n}": end}
+            rows += (await conn.execute(_tap_times_statement(len(chunk)), params)).all()
     times: dict[int, list[dt.datetime]] = {}
     for kiosk_id, answered_at in rows:
         if answered_at is not None:

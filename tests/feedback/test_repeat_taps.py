@@ -2,9 +2,9 @@
 
 An answer is flagged as misuse when the same kiosk already has an answer (stored, or
 earlier in the same submission) less than the misuse interval before it, or at the same
-moment. The implementation reads only what it must from the database (one probe when a
-kiosk's new answers share a moment, distinct times otherwise); this checks it against
-the rule stated plainly.
+moment. The implementation reads only what it must from the database (the latest stored
+time before each distinct moment, one index probe each); this checks it against the
+rule stated plainly.
 """
 
 from __future__ import annotations
@@ -45,6 +45,46 @@ submissions = st.lists(
 )
 
 
+def answer_at(moment: dt.datetime) -> ResponseIn:
+    body = msgspec.json.encode(answer(answered_at=moment.isoformat()))
+    return msgspec.json.decode(body, type=ResponseIn)
+
+
+async def ingest_in_turn(
+    config: Settings, seeded: Seeded, sent: list[tuple[int, list[ResponseIn]]]
+) -> None:
+    """Submit each (kiosk 0 or 1, answers) in turn, as a kiosk's retries come; all stored."""
+    engine = create_engine(config)
+    try:
+        catalog = CatalogCache(ttl=60)
+        snapshot = await catalog.get(engine)
+        home = snapshot.kiosks_by_code[seeded.kiosk_code]
+        kiosks = [
+            Origin(k.unit_id, "kiosk", "in_person", k.id)
+            for k in snapshot.kiosks.values()
+            if k.unit_id == home.unit_id
+        ][:2]
+        service = IngestService(engine, catalog, config)
+        for kiosk, batch in sent:
+            results = await service.ingest(kiosks[kiosk], batch)
+            assert {r.status for r in results} == {"stored"}
+    finally:
+        await engine.dispose()
+
+
+def misuse_flags(items: list[ResponseIn]) -> Any:
+    """A ``run`` callable: stored misuse flag per answer id."""
+
+    async def read(session: Any) -> dict[str, bool]:
+        ids = [item.id for item in items]
+        rows = await session.execute(
+            select(Response.id, Response.misuse).where(Response.id.in_(ids))
+        )
+        return {str(row.id): row.misuse for row in rows}
+
+    return read
+
+
 def expected_flags(sent: list[tuple[int, list[int]]]) -> list[Counter[tuple[int, bool]]]:
     """Per submission, how many answers at each second are flagged and not (the rule)."""
     earlier: dict[int, list[int]] = {0: [], 1: []}
@@ -73,44 +113,32 @@ def test_flags_follow_the_rule_for_any_submissions(
     base += dt.timedelta(minutes=next(_stretches))
 
     def at(second: int) -> ResponseIn:
-        moment = (base + dt.timedelta(seconds=second)).isoformat()
-        return msgspec.json.decode(msgspec.json.encode(answer(answered_at=moment)), type=ResponseIn)
+        return answer_at(base + dt.timedelta(seconds=second))
 
-    async def send_all() -> list[list[ResponseIn]]:
-        engine = create_engine(strict)
-        try:
-            catalog = CatalogCache(ttl=60)
-            snapshot = await catalog.get(engine)
-            home = snapshot.kiosks_by_code[seeded.kiosk_code]
-            kiosks = [
-                Origin(k.unit_id, "kiosk", "in_person", k.id)
-                for k in snapshot.kiosks.values()
-                if k.unit_id == home.unit_id
-            ][:2]
-            service = IngestService(engine, catalog, strict)
-            items = []
-            for kiosk, seconds in sent:  # one after another, as a kiosk's retries come
-                batch = [at(second) for second in seconds]
-                results = await service.ingest(kiosks[kiosk], batch)
-                assert {r.status for r in results} == {"stored"}
-                items.append(batch)
-            return items
-        finally:
-            await engine.dispose()
+    submitted = [(kiosk, [at(second) for second in seconds]) for kiosk, seconds in sent]
+    asyncio.run(ingest_in_turn(strict, seeded, submitted))
+    items = [batch for _, batch in submitted]
 
-    items = asyncio.run(send_all())
-
-    async def flags(session: Any) -> dict[str, bool]:
-        ids = [item.id for batch in items for item in batch]
-        rows = await session.execute(
-            select(Response.id, Response.misuse).where(Response.id.in_(ids))
-        )
-        return {str(row.id): row.misuse for row in rows}
-
-    stored = run(flags)
+    stored = run(misuse_flags([item for batch in items for item in batch]))
     actual = [
         Counter((int((item.answered_at - base).total_seconds()), stored[str(item.id)])
                 for item in batch)
         for batch in items
     ]  # fmt: skip
     assert actual == expected_flags(sent)
+
+
+def test_a_queue_of_more_moments_than_one_statement_takes_is_judged_whole(
+    settings: Settings, seeded: Seeded, run: Any
+) -> None:
+    """600 distinct moments (SQLite reads them in chunks of 500): a first queue six seconds
+    apart is clean, a second one three seconds after each of those is all flagged."""
+    strict = replace(settings, misuse_interval_seconds=INTERVAL, max_batch_items=600)
+    base = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
+    clean = [answer_at(base + dt.timedelta(seconds=6 * n)) for n in range(600)]
+    close = [answer_at(base + dt.timedelta(seconds=6 * n + 3)) for n in range(600)]
+    asyncio.run(ingest_in_turn(strict, seeded, [(0, clean), (0, close)]))
+
+    stored = run(misuse_flags(clean + close))
+    assert [stored[str(item.id)] for item in clean] == [False] * 600
+    assert [stored[str(item.id)] for item in close] == [True] * 600
