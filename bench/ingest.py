@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"load: {args.loadgen}, {args.connections} connections, {args.warmup:g} s warm-up + "
         f"{args.seconds:g} s per run, batches of {args.batch_size} "
-        f"(stamped over {args.batch_spread} s), {args.kiosks} kiosks"
+        f"({f'queued over {args.batch_spread} s' if args.batch_spread else 'stamped now'}), "
+        f"{args.kiosks} kiosks"
     )
     print(HEADER)
     rows: list[Row] = []

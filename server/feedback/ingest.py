@@ -255,7 +255,7 @@ class IngestService:
         windows = [
             TapWindow(kiosk_id, moment - interval, moment)
             for kiosk_id, taps in by_kiosk.items()
-            for moment in sorted({row.answered_at for row in taps})
+            for moment in dict.fromkeys(row.answered_at for row in taps)  # sorted above
         ]
         stored = await repository.stored_tap_times(conn, windows)
         for kiosk_id, taps in by_kiosk.items():
